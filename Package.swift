@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// libnifti's nifti2_io.h includes <znzlib.h> with angle brackets; only the
+/// wrapper target that imports CNIfTI needs the include path.
+let niftiInclude: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/nifti"])]
+
+let package = Package(
+    name: "stnreg",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "stnreg", targets: ["stnreg"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries: module maps only.
+        .systemLibrary(name: "CNIfTI", path: "Sources/CNIfTI"),
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f"),
+
+        // Core types: volume, grid, affine, decomposition.
+        .target(name: "VolumeCore"),
+
+        // Kernels and IO.
+        .target(name: "NIfTIIO", dependencies: ["VolumeCore", "CNIfTI"], swiftSettings: niftiInclude),
+        .target(name: "Sampling", dependencies: ["VolumeCore"]),
+        .target(name: "FFT", dependencies: ["VolumeCore", "CFFTW"]),
+        .target(name: "Similarity", dependencies: ["VolumeCore", "FFT"]),
+
+        // Command line.
+        .target(name: "STNCommands", dependencies: [
+            "VolumeCore", "NIfTIIO", "Sampling",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "stnreg", dependencies: ["STNCommands"]),
+
+        // Benchmarks (release builds only; not part of `swift test`).
+        .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity"]),
+
+        // Tests.
+        .target(name: "TestSupport", dependencies: ["VolumeCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "VolumeCoreTests", dependencies: ["VolumeCore", "TestSupport"]),
+        .testTarget(name: "NIfTIIOTests", dependencies: ["NIfTIIO", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "FFTTests", dependencies: ["FFT", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "FFT", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
+    ]
+)

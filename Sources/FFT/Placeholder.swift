@@ -1,0 +1,2 @@
+import VolumeCore
+import CFFTW

@@ -1,0 +1,2 @@
+import VolumeCore
+internal import CNIfTI

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `stnreg` root command: lists the subcommands.
+public struct STNReg: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "stnreg",
+        abstract: "Affine registration of 3D medical scans (NIfTI) to an atlas, with an auditable record.",
+        version: STNRegVersion.string,
+        subcommands: [])
+
+    public init() {}
+}
+
+public enum STNRegVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,2 @@
+import STNCommands
+STNReg.main()
