@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import TestSupport
+import VolumeCore
+
+struct AtomicFileTests {
+    @Test func writesAndLeavesNoTemporaryFiles() throws {
+        let dir = makeTemporaryDirectory()
+        let path = dir + "/out.json"
+        try AtomicFile.write(Data("hello".utf8), to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "hello")
+        try AtomicFile.write(Data("again".utf8), to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "again")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.json"])
+    }
+
+    @Test func refusesToOverwriteAnInput() throws {
+        let dir = makeTemporaryDirectory()
+        let input = dir + "/scan.nii"
+        try Data("input".utf8).write(to: URL(fileURLWithPath: input))
+        #expect(throws: AtomicFile.WriteError.self) {
+            try AtomicFile.write(Data("x".utf8), to: dir + "/./scan.nii", protectedInputs: [input])
+        }
+        #expect(try String(contentsOfFile: input, encoding: .utf8) == "input")
+    }
+
+    @Test func failureInProducerLeavesNothing() throws {
+        struct Boom: Error {}
+        let dir = makeTemporaryDirectory()
+        #expect(throws: Boom.self) {
+            try AtomicFile.withTemporary(for: dir + "/x.bin") { tmp in
+                try Data("partial".utf8).write(to: URL(fileURLWithPath: tmp))
+                throw Boom()
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test func missingFolderIsAClearError() {
+        do {
+            try AtomicFile.write(Data("x".utf8), to: "/nonexistent-dir-stnreg/out.json")
+            Issue.record("expected an error")
+        } catch let e as AtomicFile.WriteError {
+            #expect(e.description.contains("/nonexistent-dir-stnreg/out.json"))
+            #expect(e.description.contains("does the folder exist"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+}
