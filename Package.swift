@@ -27,10 +27,11 @@ let package = Package(
         .target(name: "Sampling", dependencies: ["VolumeCore"]),
         .target(name: "FFT", dependencies: ["VolumeCore", "CFFTW"]),
         .target(name: "Similarity", dependencies: ["VolumeCore", "FFT"]),
+        .target(name: "TransformIO", dependencies: ["VolumeCore"]),
 
         // Command line.
         .target(name: "STNCommands", dependencies: [
-            "VolumeCore", "NIfTIIO", "Sampling",
+            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stnreg", dependencies: ["STNCommands"]),
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "FFTTests", dependencies: ["FFT", "VolumeCore", "TestSupport"]),
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "FFT", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "TransformIOTests", dependencies: ["TransformIO", "VolumeCore", "NIfTIIO", "Sampling", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )
