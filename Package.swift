@@ -29,9 +29,12 @@ let package = Package(
         .target(name: "Similarity", dependencies: ["VolumeCore", "FFT"]),
         .target(name: "TransformIO", dependencies: ["VolumeCore"]),
 
+        // Registration pipeline: initialisation, search, refinement, protocols.
+        .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT"]),
+
         // Command line.
         .target(name: "STNCommands", dependencies: [
-            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO",
+            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stnreg", dependencies: ["STNCommands"]),
@@ -47,6 +50,7 @@ let package = Package(
         .testTarget(name: "FFTTests", dependencies: ["FFT", "VolumeCore", "TestSupport"]),
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "FFT", "VolumeCore", "TestSupport"]),
         .testTarget(name: "TransformIOTests", dependencies: ["TransformIO", "VolumeCore", "NIfTIIO", "Sampling", "TestSupport"]),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )
