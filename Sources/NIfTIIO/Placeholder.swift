@@ -1,2 +1,0 @@
-import VolumeCore
-internal import CNIfTI
