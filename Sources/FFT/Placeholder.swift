@@ -1,2 +1,0 @@
-import VolumeCore
-import CFFTW
