@@ -63,6 +63,22 @@ import TestSupport
         #expect(checked > Self.targetGrid.voxelCount / 2)
     }
 
+    /// On voxel centres (cell faces) the derivative is the one of the cell [p, p+1]: the forward
+    /// difference, with 0 beyond the last voxel (zero padding). Exact in Float.
+    @Test func onGridGradientIsTheForwardDifference() {
+        let grid = Grid(dims: SIMD3(5, 4, 3), spacingMM: SIMD3(1, 1, 1))
+        let scan = Phantom.noise(grid: grid, seed: 8, lo: 1, hi: 2)
+        let out = TrilinearSampler(scan).warpWithGradient(onto: grid, voxelMap: .identity, threads: 1)
+        func v(_ i: Int, _ j: Int, _ k: Int) -> Float { i < 5 && j < 4 && k < 3 ? scan[i, j, k] : 0 }
+        for k in 0..<3 { for j in 0..<4 { for i in 0..<5 {
+            let n = grid.index(i, j, k)
+            #expect(out.warped.voxels[n] == scan[i, j, k])
+            #expect(out.spatialGradient[3 * n] == v(i + 1, j, k) - v(i, j, k))
+            #expect(out.spatialGradient[3 * n + 1] == v(i, j + 1, k) - v(i, j, k))
+            #expect(out.spatialGradient[3 * n + 2] == v(i, j, k + 1) - v(i, j, k))
+        } } }
+    }
+
     /// L = Σ c·w: the 12 voxel-map derivatives against central differences of the Double
     /// reference (small step, smooth phantom: few samples cross a cell face).
     @Test(arguments: [UInt64(40), 41, 42])
