@@ -81,9 +81,9 @@ private func _blurAxis(_ v: Volume, axis: Int, taps: [Double], threads: Int) -> 
         return Float(1 / s)
     }
     let w = taps.map { Float($0) }
-    // Lines along the axis, identified by their first voxel; split into fixed chunks.
-    let lines = v.grid.voxelCount / len
-    let chunks = max(1, min(lines, v.grid.voxelCount / 2048))
+    // Work is split into fixed chunks of rows (j, k) along i, whatever the axis.
+    let rows = n.y * n.z
+    let chunks = _rowChunkCount(rows: rows, rowLength: n.x)
     var out = [Float](repeating: 0, count: v.grid.voxelCount)
     v.voxels.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
@@ -91,23 +91,31 @@ private func _blurAxis(_ v: Volume, axis: Int, taps: [Double], threads: Int) -> 
             w.withUnsafeBufferPointer { wb in
                 norm.withUnsafeBufferPointer { nb in
                     parallelChunks(chunks, threads: threads) { c in
-                        for line in chunkRange(c, of: chunks, count: lines) {
-                            // First voxel of the line: lines enumerate the other two axes, i fastest.
-                            let first: Int
-                            switch axis {
-                            case 0: first = line * n.x
-                            case 1: first = (line % n.x) + (line / n.x) * n.x * n.y
-                            default: first = line
-                            }
-                            for x in 0..<len {
-                                let tlo = max(-r, -x), thi = min(r, len - 1 - x)
-                                var acc: Float = 0
-                                var t = tlo
-                                while t <= thi {
-                                    acc += wb[t + r] * s[first + (x + t) * stride]
-                                    t += 1
+                        for row in chunkRange(c, of: chunks, count: rows) {
+                            let o = row * n.x
+                            if axis == 0 {
+                                for x in 0..<len {
+                                    let tlo = max(-r, -x), thi = min(r, len - 1 - x)
+                                    var acc: Float = 0
+                                    var t = tlo
+                                    while t <= thi {
+                                        acc += wb[t + r] * s[o + x + t]
+                                        t += 1
+                                    }
+                                    d[o + x] = acc * nb[x]
                                 }
-                                d[first + x * stride] = acc * nb[x]
+                            } else {
+                                // Position of this row along the axis; whole rows are combined,
+                                // so the inner loop runs over contiguous i. Taps in fixed order.
+                                let x = axis == 1 ? row % n.y : row / n.y
+                                let tlo = max(-r, -x), thi = min(r, len - 1 - x)
+                                for t in tlo...thi {
+                                    let wt = wb[t + r]
+                                    let so = o + t * stride
+                                    for i in 0..<n.x { d[o + i] += wt * s[so + i] }
+                                }
+                                let f = nb[x]
+                                for i in 0..<n.x { d[o + i] *= f }
                             }
                         }
                     }
