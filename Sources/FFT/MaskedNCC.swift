@@ -1,0 +1,153 @@
+import Foundation
+import VolumeCore
+
+/// Settings of ``maskedNCC(fixed:fixedMask:fixedDims:moving:movingMask:movingDims:options:threads:)``.
+public struct MaskedNCCOptions: Sendable, Equatable {
+    /// Shifts whose overlap `Σ_x mf(x)·mm(x + s)` is below this fraction of the smaller
+    /// mask's total weight get NCC 0 and are never chosen: a handful of overlapping voxels
+    /// can correlate perfectly by chance. In (0, 1].
+    public var minimumOverlapFraction: Double
+    /// If set, only shifts with `|s_d| ≤ maximumShift_d` (voxels) compete for the best.
+    /// The map still covers every shift.
+    public var maximumShift: SIMD3<Int>?
+    /// Shifts where either image's variance over the overlap is below this fraction of its
+    /// variance over its whole mask get NCC 0 (flat regions; Float32 FFT round-off makes the
+    /// variance unreliable there).
+    public var relativeVarianceFloor: Double
+
+    public init(minimumOverlapFraction: Double = 0.2, maximumShift: SIMD3<Int>? = nil,
+                relativeVarianceFloor: Double = 1e-3) {
+        precondition(minimumOverlapFraction > 0 && minimumOverlapFraction <= 1, "minimumOverlapFraction must be in (0, 1]")
+        precondition(relativeVarianceFloor >= 0, "relativeVarianceFloor must be ≥ 0")
+        self.minimumOverlapFraction = minimumOverlapFraction
+        self.maximumShift = maximumShift
+        self.relativeVarianceFloor = relativeVarianceFloor
+    }
+}
+
+/// The masked NCC of every translation, and the best one.
+public struct MaskedNCCResult: Sendable {
+    /// NCC at each shift `s ∈ [1 − fixedDims, movingDims − 1]`; 0 where the shift does not
+    /// qualify (overlap or variance too small). Values in [−1, 1].
+    public var ncc: ShiftMap
+    /// Overlap weight `Σ_x mf(x)·mm(x + s)` at each shift (voxels, for binary masks).
+    public var overlap: ShiftMap
+    /// The overlap a shift needed to qualify.
+    public var minimumOverlap: Double
+    /// The qualifying shift of largest NCC (ties: the first in map order), or nil when no
+    /// shift qualifies (e.g. an empty mask or a constant image).
+    public var bestShift: SIMD3<Int>?
+    /// NCC at `bestShift` (0 when there is none).
+    public var bestNCC: Float
+}
+
+/// Masked normalised cross-correlation for every integer translation, with a handful of FFTs
+/// (Padfield, "Masked object registration in the Fourier domain", IEEE TIP 2012).
+///
+/// **Definition.** For a shift `s` (voxels of the common grid), with weights
+/// `w_s(x) = mf(x)·mm(x + s)` (zero outside either array):
+///
+///     NCC(s) = Σ w_s (f − f̄_s)(m(· + s) − m̄_s) / sqrt(Σ w_s (f − f̄_s)² · Σ w_s (m(· + s) − m̄_s)²)
+///
+/// the weighted Pearson correlation of `f(x)` and `m(x + s)` over the overlap, where `f̄_s`,
+/// `m̄_s` are weighted means over that same overlap (not over the whole masks).
+///
+/// **Sign convention.** The best `s` is the one with `moving(x + s) ≈ fixed(x)`: the content
+/// at fixed voxel `x` is found at moving voxel `x + s`. With the fixed image = atlas and the
+/// moving image = scan on grids of equal spacing and origin, `s` (times the spacing) is the
+/// translation of `atlasToScan` (DESIGN.md: `warped(x) = scan(T·x)`).
+///
+/// **Method.** Six overlap sums `Σ w_s`, `Σ w_s f`, `Σ w_s m`, `Σ w_s f²`, `Σ w_s m²`,
+/// `Σ w_s f m` are cross-correlations of `mf`, `mf·f`, `mf·f²` with `mm`, `mm·m`, `mm·m²`:
+/// 6 forward and 6 inverse real FFTs of size ``FFTPadding/linearCorrelationDims(_:_:)``
+/// (≥ `fixedDims + movingDims − 1`, so shifts do not wrap), run in parallel over `threads`.
+/// Each image is first centred and scaled to unit variance over its mask (NCC is invariant
+/// to that) to limit cancellation in `Σ f² − (Σ f)²/N`, which is evaluated in Double from
+/// Float32 FFT outputs. Masks may be weights ≥ 0 (then `w_s` is a product of weights);
+/// `nil` means all ones. O(N log N); identical bits for any `threads`.
+///
+/// What does not hold: NCC is not exact at shifts whose overlap variance is tiny compared
+/// with the Float32 round-off of the whole-image sums — those are set to 0 (see
+/// ``MaskedNCCOptions/relativeVarianceFloor``).
+public func maskedNCC(fixed: [Float], fixedMask: [Float]?, fixedDims: SIMD3<Int>,
+                      moving: [Float], movingMask: [Float]?, movingDims: SIMD3<Int>,
+                      options: MaskedNCCOptions = MaskedNCCOptions(),
+                      threads: Int = ThreadPolicy.defaultThreadCount) -> MaskedNCCResult {
+    let nf = fixedDims.x * fixedDims.y * fixedDims.z
+    let nm = movingDims.x * movingDims.y * movingDims.z
+    precondition(fixed.count == nf && (fixedMask?.count ?? nf) == nf, "fixed image and mask must have \(nf) values (shape \(fixedDims))")
+    precondition(moving.count == nm && (movingMask?.count ?? nm) == nm, "moving image and mask must have \(nm) values (shape \(movingDims))")
+
+    let padded = FFTPadding.linearCorrelationDims(fixedDims, movingDims)
+    let f = weightedPowers(fixed, mask: fixedMask)
+    let m = weightedPowers(moving, mask: movingMask)
+    let inputs = [f.w, f.wx, f.wx2].map { FFTPadding.zeroPadded($0, dims: fixedDims, to: padded) }
+        + [m.w, m.wx, m.wx2].map { FFTPadding.zeroPadded($0, dims: movingDims, to: padded) }
+    let s = forwardTransforms(inputs, dims: padded, threads: threads)
+    // (fixed term, moving term) → N, Σf, Σm, Σf², Σm², Σfm
+    let pairs = [(0, 3), (1, 3), (0, 4), (2, 3), (0, 5), (1, 4)]
+    let products = parallelMap(pairs.count, threads: threads) { n in
+        HalfSpectrum.conjugateProduct(s[pairs[n].0], s[pairs[n].1])
+    }
+    let sums = inverseTransforms(products, dims: padded, threads: threads)
+
+    let minShift = 1 &- fixedDims
+    let mapDims = fixedDims &+ movingDims &- 1
+    let maps = sums.map { shiftMap(fromCyclic: $0, period: padded, minShift: minShift, dims: mapDims).values }
+    let count = mapDims.x * mapDims.y * mapDims.z
+    let minimumOverlap = options.minimumOverlapFraction * min(f.totalWeight, m.totalWeight)
+    let floor = options.relativeVarianceFloor
+    var ncc = [Float](repeating: 0, count: count)
+    var overlap = [Float](repeating: 0, count: count)
+    for n in 0..<count {
+        let w = Double(maps[0][n])
+        overlap[n] = Float(w)
+        guard w >= minimumOverlap, w > 0 else { continue }
+        let sf = Double(maps[1][n]), sm = Double(maps[2][n])
+        let vf = Double(maps[3][n]) - sf * sf / w
+        let vm = Double(maps[4][n]) - sm * sm / w
+        // Images have unit variance over their masks, so vf/w is relative to that.
+        guard vf > floor * w, vm > floor * w else { continue }
+        let cov = Double(maps[5][n]) - sf * sm / w
+        ncc[n] = Float(max(-1, min(1, cov / (vf * vm).squareRoot())))
+    }
+    let nccMap = ShiftMap(minShift: minShift, dims: mapDims, values: ncc)
+    let overlapMap = ShiftMap(minShift: minShift, dims: mapDims, values: overlap)
+
+    var best: SIMD3<Int>? = nil
+    var bestValue = -Float.infinity
+    for n in 0..<count where Double(overlap[n]) >= minimumOverlap && overlap[n] > 0 {
+        let shift = nccMap.shift(at: n)
+        if let limit = options.maximumShift,
+           abs(shift.x) > limit.x || abs(shift.y) > limit.y || abs(shift.z) > limit.z { continue }
+        if ncc[n] > bestValue { bestValue = ncc[n]; best = shift }
+    }
+    // A shift that only qualifies by overlap but is flat has NCC 0; keep it as "best" only
+    // if nothing correlates positively, which is still the honest maximum of the map.
+    return MaskedNCCResult(ncc: nccMap, overlap: overlapMap, minimumOverlap: minimumOverlap,
+                           bestShift: best, bestNCC: best == nil ? 0 : bestValue)
+}
+
+/// `w`, `w·x̂`, `w·x̂²` where `x̂` is `x` centred and scaled to unit variance over the weights.
+private func weightedPowers(_ x: [Float], mask: [Float]?) -> (w: [Float], wx: [Float], wx2: [Float], totalWeight: Double) {
+    let w = mask ?? [Float](repeating: 1, count: x.count)
+    var sw = 0.0, swx = 0.0
+    for n in 0..<x.count {
+        precondition(w[n] >= 0, "mask weights must be ≥ 0")
+        sw += Double(w[n]); swx += Double(w[n]) * Double(x[n])
+    }
+    let mean = sw > 0 ? swx / sw : 0
+    var swd2 = 0.0
+    for n in 0..<x.count {
+        let d = Double(x[n]) - mean
+        swd2 += Double(w[n]) * d * d
+    }
+    let sd = sw > 0 && swd2 > 0 ? (swd2 / sw).squareRoot() : 1
+    var wx = [Float](repeating: 0, count: x.count), wx2 = wx
+    for n in 0..<x.count where w[n] != 0 {
+        let v = (Double(x[n]) - mean) / sd
+        wx[n] = Float(Double(w[n]) * v)
+        wx2[n] = Float(Double(w[n]) * v * v)
+    }
+    return (w, wx, wx2, sw)
+}
