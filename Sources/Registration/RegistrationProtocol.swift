@@ -40,6 +40,11 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var spacingMM: Double
         /// Optimiser iterations at this level.
         public var iterations: Int
+
+        public init(spacingMM: Double, iterations: Int) {
+            self.spacingMM = spacingMM
+            self.iterations = iterations
+        }
     }
 
     /// Initialisation: centre of mass, FFT translation search, coarse rotation search.

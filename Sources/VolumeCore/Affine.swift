@@ -200,3 +200,21 @@ public struct Affine: Equatable, Hashable, Sendable, CustomStringConvertible {
         rows4x4.prefix(3).map { "[" + $0.map { String($0) }.joined(separator: ", ") + "]" }.joined(separator: "\n")
     }
 }
+
+extension Affine: Codable {
+    /// Encoded as the 4×4 matrix, a list of 4 rows of 4 numbers (last row `0 0 0 1`).
+    public init(from decoder: Decoder) throws {
+        let rows = try decoder.singleValueContainer().decode([[Double]].self)
+        guard rows.count == 4, rows.allSatisfy({ $0.count == 4 }),
+              let a = Affine(rowMajor4x4: rows.flatMap { $0 }) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "expected a 4×4 affine matrix (4 rows of 4 numbers, last row 0 0 0 1)"))
+        }
+        self = a
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rows4x4)
+    }
+}

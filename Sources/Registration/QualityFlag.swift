@@ -1,0 +1,39 @@
+import VolumeCore
+
+/// Reasons a registration result deserves a second look (DESIGN.md, step 6).
+public enum QualityFlag: String, Sendable, Codable, CaseIterable {
+    /// Final similarity below the protocol's `limits.minFinalSimilarity`.
+    case lowSimilarity
+    /// Determinant ≤ 0: the transform mirrors the scan.
+    case flip
+    /// A scale factor outside the protocol's `[minScale, maxScale]`.
+    case extremeScale
+    /// A shear factor beyond the protocol's `maxShear`.
+    case extremeShear
+    /// The network's prediction and the refined transform disagree by more than a few mm.
+    case predictionDisagreement
+    /// The rotation search was needed because refinement from the plain start failed its check.
+    case fallbackSearchUsed
+    /// The transform is not finite or singular (never written as valid).
+    case invalidTransform
+
+    /// True for flags that mean the result should not be trusted without review.
+    public var isFailure: Bool {
+        switch self {
+        case .lowSimilarity, .flip, .extremeScale, .extremeShear, .invalidTransform: return true
+        case .predictionDisagreement, .fallbackSearchUsed: return false
+        }
+    }
+
+    /// Checks a transform and its final similarity against a protocol's limits.
+    public static func check(_ t: Affine, similarity: Double, limits: RegistrationProtocol.Limits) -> [QualityFlag] {
+        guard t.isFinite, similarity.isFinite, let d = Decomposition(t) else { return [.invalidTransform] }
+        var flags: [QualityFlag] = []
+        if similarity < limits.minFinalSimilarity { flags.append(.lowSimilarity) }
+        if d.determinant <= 0 { flags.append(.flip) }
+        let s = SIMD3(abs(d.scale.x), abs(d.scale.y), abs(d.scale.z))
+        if s.min() < limits.minScale || s.max() > limits.maxScale { flags.append(.extremeScale) }
+        if maxAbs(d.shear) > limits.maxShear { flags.append(.extremeShear) }
+        return flags
+    }
+}

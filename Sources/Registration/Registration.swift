@@ -1,0 +1,183 @@
+import Foundation
+import Sampling
+import VolumeCore
+
+/// What to register and how.
+public struct RegistrationRequest: Sendable {
+    /// The moving image (any grid, any orientation).
+    public var scan: Volume
+    /// The fixed image; the result lives on its grid.
+    public var atlas: Volume
+    public var settings: RegistrationProtocol
+    /// Threads for the kernels; the result is identical for every value.
+    public var threads: Int
+    /// Overrides the protocol's rotation-search mode (e.g. the network path uses `.fallback`).
+    public var rotationSearch: RotationSearchMode?
+
+    public init(scan: Volume, atlas: Volume, settings: RegistrationProtocol,
+                threads: Int = ThreadPolicy.defaultThreadCount, rotationSearch: RotationSearchMode? = nil) {
+        self.scan = scan
+        self.atlas = atlas
+        self.settings = settings
+        self.threads = threads
+        self.rotationSearch = rotationSearch
+    }
+}
+
+/// What one refinement level did.
+public struct LevelReport: Sendable, Codable, Equatable {
+    public var spacingMM: Double
+    public var iterations: Int
+    /// Similarity at the level's start and end (on that level's grid).
+    public var similarityStart: Double
+    public var similarityEnd: Double
+    public var seconds: Double
+}
+
+/// The outcome of a registration.
+public struct RegistrationResult: Sendable, Codable {
+    /// World (RAS+ mm) map from atlas points to scan points: `warped(x) = scan(T·x)`.
+    public var atlasToScan: Affine
+    /// The transform after initialisation (centre of mass, searches), before refinement.
+    public var initialAtlasToScan: Affine
+    /// Similarity at the finest level for the identity transform (the images as their headers place them).
+    public var similarityBefore: Double
+    /// Similarity at the finest level for the result.
+    public var similarityAfter: Double
+    public var flags: [QualityFlag]
+    public var levels: [LevelReport]
+    /// Rotation candidates tried by the search (0 when it did not run).
+    public var rotationCandidatesTried: Int
+    /// Seconds per stage: prepare, initialise, search, refine, total.
+    public var timings: [String: Double]
+    public var threads: Int
+}
+
+/// Errors that stop a registration (bad images rather than bad luck; bad luck is a flag).
+public struct RegistrationError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The registration pipeline (DESIGN.md steps 2–6): prepare, initialise, search, refine, check.
+public enum Registration {
+    /// Registers `request.scan` to `request.atlas`. `progress` receives one short line per stage.
+    public static func register(_ request: RegistrationRequest,
+                                progress: (@Sendable (String) -> Void)? = nil) throws -> RegistrationResult {
+        var clock = Stopwatch()
+        var timings: [String: Double] = [:]
+        let p = request.settings
+        let threads = max(1, request.threads)
+
+        // 1. Prepare: robust normalisation and the pyramid.
+        let pct = (p.intensityPercentiles[0], p.intensityPercentiles[1])
+        let atlasN = ImagePreparation.robustNormalise(request.atlas, percentiles: pct).volume
+        let scanN = ImagePreparation.robustNormalise(request.scan, percentiles: pct).volume
+        guard let atlasCentre = ImagePreparation.centreOfMass(atlasN) else {
+            throw RegistrationError("the atlas has no foreground (every voxel is at its minimum); check the atlas file")
+        }
+        guard let scanCentre = ImagePreparation.centreOfMass(scanN) else {
+            throw RegistrationError("the scan has no foreground (every voxel is at its minimum); check the scan file")
+        }
+        let searchSpacing = p.initialisation.searchSpacingMM
+        let spacings = p.levels.map(\.spacingMM) + [searchSpacing]
+        let pyramid = Pyramid(atlas: atlasN, scan: scanN, spacings: spacings, threads: threads)
+        let radius = max(10, ImagePreparation.radiusOfGyration(pyramid[searchSpacing].atlas, centre: atlasCentre))
+        timings["prepare"] = clock.lap()
+        progress?("prepared \(p.levels.count) levels (\(p.levels.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")))")
+
+        // 2. Initialise: centre of mass, then translation search.
+        var start = Affine.identity
+        if p.initialisation.centreOfMass {
+            start = Affine.translation(scanCentre - atlasCentre)
+        }
+        let search = pyramid[searchSpacing]
+        if p.initialisation.translationSearch {
+            start = TranslationSearch.best(level: search, start: start, threads: threads)?.atlasToScan ?? start
+        }
+        timings["initialise"] = clock.lap()
+
+        // 3. Rotation search (always, or as a fallback after a failed check).
+        let mode = request.rotationSearch ?? p.initialisation.rotationSearch
+        var candidatesTried = 0
+        var usedFallback = false
+        func searchRotations() -> Affine {
+            let r = RotationSearch.run(level: search, atlasCentre: atlasCentre, scanCentre: scanCentre,
+                                       start: start, radiusMM: radius, settings: p,
+                                       useTranslationSearch: p.initialisation.translationSearch, threads: threads)
+            candidatesTried = r.candidatesTried
+            return r.best
+        }
+        var initial = start
+        if mode == .always {
+            initial = searchRotations()
+            progress?("rotation search: \(candidatesTried) candidates")
+        }
+        timings["search"] = clock.lap()
+
+        // 4. Refine coarse to fine.
+        var (result, reports) = refineAllLevels(from: initial, pyramid: pyramid, centre: atlasCentre,
+                                                radius: radius, settings: p, threads: threads, progress: progress)
+        let finest = pyramid[p.levels.last!.spacingMM]
+        var after = Refinement.similarity(level: finest, atlasToScan: result, threads: threads)
+        var flags = QualityFlag.check(result, similarity: after, limits: p.limits)
+        timings["refine"] = clock.lap()
+        if mode == .fallback && flags.contains(where: \.isFailure) {
+            let searched = searchRotations()
+            timings["search", default: 0] += clock.lap()
+            progress?("check failed; rotation search: \(candidatesTried) candidates")
+            let (r2, reports2) = refineAllLevels(from: searched, pyramid: pyramid, centre: atlasCentre,
+                                                 radius: radius, settings: p, threads: threads, progress: progress)
+            let after2 = Refinement.similarity(level: finest, atlasToScan: r2, threads: threads)
+            usedFallback = true
+            if after2 > after {
+                result = r2; reports = reports2; after = after2; initial = searched
+                flags = QualityFlag.check(result, similarity: after, limits: p.limits)
+            }
+            timings["refine", default: 0] += clock.lap()
+        }
+        if usedFallback { flags.append(.fallbackSearchUsed) }
+
+        let before = Refinement.similarity(level: finest, atlasToScan: .identity, threads: threads)
+        timings["total"] = clock.total
+        return RegistrationResult(atlasToScan: result, initialAtlasToScan: initial,
+                                  similarityBefore: before, similarityAfter: after, flags: flags,
+                                  levels: reports, rotationCandidatesTried: candidatesTried,
+                                  timings: timings, threads: threads)
+    }
+
+    static func refineAllLevels(from start: Affine, pyramid: Pyramid, centre: SIMD3<Double>, radius: Double,
+                                settings p: RegistrationProtocol, threads: Int,
+                                progress: (@Sendable (String) -> Void)?) -> (Affine, [LevelReport]) {
+        var t = start
+        var reports: [LevelReport] = []
+        let firstSpacing = p.levels[0].spacingMM
+        for level in p.levels {
+            let clock = Stopwatch()
+            let lr = p.learningRate * level.spacingMM / firstSpacing
+            let r = Refinement.run(level: pyramid[level.spacingMM], start: t, centre: centre, radiusMM: radius,
+                                   model: p.transform, iterations: level.iterations, learningRate: lr, threads: threads)
+            t = r.atlasToScan
+            reports.append(LevelReport(spacingMM: level.spacingMM, iterations: r.iterations,
+                                       similarityStart: r.similarityStart, similarityEnd: r.similarityEnd,
+                                       seconds: clock.total))
+            progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations")
+        }
+        return (t, reports)
+    }
+}
+
+func formatMM(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(format: "%.2g", v) }
+
+/// Wall-clock laps in seconds.
+struct Stopwatch {
+    private let begin = DispatchTime.now().uptimeNanoseconds
+    private var last = DispatchTime.now().uptimeNanoseconds
+    /// Seconds since the previous lap (or the start).
+    mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) / 1e9
+    }
+    var total: Double { Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9 }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Sampling
+import VolumeCore
+
+/// Coarse exhaustive search over rotations, so that misalignments up to ±90° and beyond are
+/// caught before refinement (DESIGN.md step 3).
+///
+/// Candidates are rotations about the atlas centre of mass by Euler angles
+/// `R = Rz·Ry·Rx` on a grid `−max, −max+step, …, max` per axis (duplicates removed). Each
+/// candidate maps the atlas centre to the scan centre; its translation is then re-estimated by
+/// the FFT translation search, and it is scored by the similarity on the search level. The best
+/// few are refined briefly (rigid + isotropic scale) and the best refined one wins.
+enum RotationSearch {
+    struct Outcome {
+        var best: Affine
+        var candidatesTried: Int
+    }
+
+    /// Distinct rotation matrices of the Euler grid (entries compared to 1e-6).
+    static func candidates(maxDegrees: Double, stepDegrees: Double) -> [Matrix3] {
+        var angles: [Double] = []
+        var a = -maxDegrees
+        while a <= maxDegrees + 1e-9 { angles.append(a); a += stepDegrees }
+        if !angles.contains(where: { abs($0) < 1e-9 }) { angles.append(0) }
+        var out: [Matrix3] = []
+        for z in angles {
+            for y in angles {
+                for x in angles {
+                    let r = Decomposition.rotationMatrix(degrees: SIMD3(x, y, z))
+                    if !out.contains(where: { Matrix3.maxAbsDifference($0, r) < 1e-6 }) { out.append(r) }
+                }
+            }
+        }
+        return out
+    }
+
+    static func run(level: WorkingLevel, atlasCentre: SIMD3<Double>, scanCentre: SIMD3<Double>, start: Affine,
+                    radiusMM: Double, settings p: RegistrationProtocol, useTranslationSearch: Bool,
+                    threads: Int) -> Outcome {
+        let rotations = candidates(maxDegrees: p.initialisation.rotationSearchMaxDegrees,
+                                   stepDegrees: p.initialisation.rotationSearchStepDegrees)
+        // Keep start's linear part (identity unless a caller started elsewhere) and rotate about the atlas centre.
+        var scored: [(score: Double, t: Affine)] = []
+        for r in rotations {
+            let lin = start.linear * r
+            var t = Affine(linear: lin, translation: scanCentre - lin * atlasCentre)
+            if useTranslationSearch, let s = TranslationSearch.best(level: level, start: t, threads: threads) {
+                t = s.atlasToScan
+            }
+            let score = Refinement.similarity(level: level, atlasToScan: t, threads: threads)
+            scored.append((score.isFinite ? score : -2, t))
+        }
+        // Stable order: by score, then by candidate index (sort is stable on equal keys here via index).
+        let order = scored.indices.sorted { scored[$0].score != scored[$1].score ? scored[$0].score > scored[$1].score : $0 < $1 }
+        let keep = order.prefix(4)
+        var best = start
+        var bestScore = -Double.infinity
+        let model: TransformModel = p.transform == .rigid ? .rigid : .similarity
+        for idx in keep {
+            let r = Refinement.run(level: level, start: scored[idx].t, centre: atlasCentre, radiusMM: radiusMM,
+                                   model: model, iterations: 30, learningRate: p.learningRate, threads: threads)
+            if r.similarityEnd > bestScore { bestScore = r.similarityEnd; best = r.atlasToScan }
+        }
+        return Outcome(best: best, candidatesTried: rotations.count)
+    }
+}
