@@ -18,6 +18,9 @@ import VolumeCore
 ///   Only existing voxel values (or 0) are produced, so it is the mode for label maps.
 ///   Does not hold: a coordinate computed to be exactly on a tie may land either side after
 ///   rounding of the transform.
+///
+/// Does not hold for either mode: NaN or infinite voxels propagate (a non-finite corner makes the
+/// trilinear sample non-finite even where its weight is 0); clean or mask such voxels first.
 public enum Interpolation: String, Sendable, Codable, CaseIterable {
     case linear
     case nearest
