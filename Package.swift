@@ -18,6 +18,10 @@ let package = Package(
         // System libraries: module maps only.
         .systemLibrary(name: "CNIfTI", path: "Sources/CNIfTI"),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f"),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+
+        // SHA-256 through OpenSSL's libcrypto (light to build, unlike swift-crypto).
+        .target(name: "Hashing", dependencies: ["CCrypto"]),
 
         // Core types: volume, grid, affine, decomposition.
         .target(name: "VolumeCore"),
@@ -34,7 +38,7 @@ let package = Package(
 
         // Command line.
         .target(name: "STNCommands", dependencies: [
-            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration",
+            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stnreg", dependencies: ["STNCommands"]),
@@ -51,6 +55,7 @@ let package = Package(
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "FFT", "VolumeCore", "TestSupport"]),
         .testTarget(name: "TransformIOTests", dependencies: ["TransformIO", "VolumeCore", "NIfTIIO", "Sampling", "TestSupport"]),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "HashingTests", dependencies: ["Hashing", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )
