@@ -1,0 +1,218 @@
+import Foundation
+
+/// The checks made on a file *before* libnifti is asked to read it, from the raw header bytes.
+///
+/// libnifti returns NULL for every kind of bad file without saying which, and for a `.nii.gz`
+/// it allocates what the header asks for before finding out that the data are not there.
+/// This probe reads the first 540 bytes itself (through znzlib, so gzip is handled), finds
+/// the version and byte order from `sizeof_hdr`, and checks magic, dims, datatype,
+/// `vox_offset` and the data size against the file size and the caller's memory limit.
+struct HeaderProbe {
+    var version: Int
+    var bigEndian: Bool
+    var compressed: Bool
+    /// Open through zlib (the name ends in `.gz`; zlib reads an uncompressed file as is).
+    var openWithGzip: Bool
+    /// `[nx, ny, nz, nt]`.
+    var dims: [Int]
+    var datatype: NIfTIDatatype
+    var voxOffset: Int
+    /// Bytes of stored voxel data (all frames).
+    var dataBytes: Int
+    /// Size of the file on disk (compressed size for `.nii.gz`).
+    var fileSize: Int
+    /// Size of the decompressed stream when it is known exactly (always for `.nii`).
+    var streamSize: Int?
+
+    /// Largest decompressed size for which the gzip ISIZE trailer (size mod 2³²) is exact:
+    /// deflate cannot expand by more than ~1032:1.
+    static let maxDeflateRatio = 1032
+
+    static func probe(_ path: String, maxVoxelBytes: Int, frames: Int? = nil) throws -> HeaderProbe {
+        func fail(_ kind: NIfTIError.Kind, _ detail: String, _ advice: String? = nil) -> NIfTIError {
+            NIfTIError(path: path, kind: kind, detail: detail, advice: advice)
+        }
+        // 1. Name.
+        let lower = path.lowercased()
+        let nameSaysGzip = path.hasSuffix(".nii.gz")
+        if !(path.hasSuffix(".nii") || nameSaysGzip) {
+            if lower.hasSuffix(".hdr") || lower.hasSuffix(".img") || lower.hasSuffix(".hdr.gz") || lower.hasSuffix(".img.gz") {
+                throw fail(.unsupportedFormat, "a .hdr/.img file pair is not supported",
+                           "Convert it to a single .nii file (e.g. nibabel: nib.save(nib.load(p), 'x.nii'))")
+            }
+            throw fail(.unsupportedFormat, "the file name does not end in .nii or .nii.gz",
+                       "Rename it to .nii (or .nii.gz if it is gzip-compressed), in lower case")
+        }
+        // 2. The file itself.
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw fail(.notFound, "no such file")
+        }
+        if isDir.boolValue { throw fail(.isDirectory, "this is a directory, not a file") }
+        guard access(path, R_OK) == 0, let fh = FileHandle(forReadingAtPath: path) else {
+            throw fail(.unreadable, "cannot open the file for reading (\(String(cString: strerror(errno))))")
+        }
+        defer { try? fh.close() }
+        let fileSize: Int
+        do { fileSize = Int(try fh.seekToEnd()) } catch {
+            throw fail(.unreadable, "cannot determine the file size")
+        }
+        if fileSize == 0 { throw fail(.truncated, "the file is empty") }
+        try? fh.seek(toOffset: 0)
+        let magic = (try? fh.read(upToCount: 2)) ?? Data()
+        let compressed = magic.count == 2 && magic[magic.startIndex] == 0x1f && magic[magic.startIndex + 1] == 0x8b
+        if compressed && !nameSaysGzip {
+            throw fail(.unsupportedFormat, "the file is gzip-compressed but its name ends in .nii",
+                       "Rename it to end in .nii.gz")
+        }
+        var streamSize: Int? = compressed ? nil : fileSize
+        if compressed, fileSize >= 18 {
+            try? fh.seek(toOffset: UInt64(fileSize - 4))
+            let t = [UInt8]((try? fh.read(upToCount: 4)) ?? Data())
+            if t.count == 4, fileSize < (1 << 32) / maxDeflateRatio {
+                streamSize = Int(t[0]) | Int(t[1]) << 8 | Int(t[2]) << 16 | Int(t[3]) << 24
+            }
+        }
+
+        // 3. Raw header bytes (decompressed by znzlib, as libnifti will).
+        let bytes: [UInt8]
+        switch ZNZ.readPrefix(path, count: 540, gzip: nameSaysGzip) {
+        case .cannotOpen: throw fail(.unreadable, "cannot open the file for reading")
+        case .corrupt: throw fail(.corruptCompression, "the gzip data are damaged (zlib data error in the header)")
+        case .bytes(let b): bytes = b
+        }
+        guard bytes.count >= 4 else {
+            if compressed { throw fail(.truncated, "the gzip stream ends after \(bytes.count) bytes, inside the header") }
+            throw fail(.truncated, "the file has only \(bytes.count) bytes, less than a header")
+        }
+        let le = RawBytes(bytes: bytes, bigEndian: false)
+        let version: Int, bigEndian: Bool
+        switch (le.int32(0), le.int32(0).byteSwapped) {
+        case (348, _): (version, bigEndian) = (1, false)
+        case (540, _): (version, bigEndian) = (2, false)
+        case (_, 348): (version, bigEndian) = (1, true)
+        case (_, 540): (version, bigEndian) = (2, true)
+        default:
+            throw fail(.notNIfTI, "not a NIfTI file (sizeof_hdr is neither 348 nor 540)")
+        }
+        let headerSize = version == 1 ? 348 : 540
+        guard bytes.count >= headerSize else {
+            throw fail(.truncated, "the file ends after \(bytes.count) bytes, inside the \(headerSize)-byte NIfTI-\(version) header")
+        }
+        let r = RawBytes(bytes: bytes, bigEndian: bigEndian)
+        let magicBytes = version == 1 ? Array(bytes[344..<348]) : Array(bytes[4..<12])
+        let single: [UInt8] = version == 1 ? [0x6e, 0x2b, 0x31, 0] : [0x6e, 0x2b, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a]
+        let pair: [UInt8] = version == 1 ? [0x6e, 0x69, 0x31, 0] : [0x6e, 0x69, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a]
+        if magicBytes == pair {
+            throw fail(.unsupportedFormat, "the header says its data are in a separate .img file (magic ni\(version))",
+                       "Convert the pair to a single .nii file")
+        }
+        guard magicBytes == single else {
+            let shown = magicBytes.prefix(4).map { $0 >= 32 && $0 < 127 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined()
+            throw fail(.notNIfTI, "the NIfTI-\(version) magic is \"\(shown)\", not \"n+\(version)\" (an Analyze 7.5 file or damaged header?)")
+        }
+
+        // 4. dims.
+        let dim: [Int64] = (0..<8).map { version == 1 ? Int64(r.int16(40 + 2 * $0)) : r.int64(16 + 8 * $0) }
+        let ndim = dim[0]
+        guard (1...7).contains(ndim) else {
+            throw fail(.badDimensions, "dim[0] is \(ndim); it must be from 1 to 7")
+        }
+        for n in 1...Int(ndim) where dim[n] < 1 {
+            throw fail(.badDimensions, "dim[\(n)] is \(dim[n]); every used dimension must be at least 1")
+        }
+        if ndim >= 5 {
+            for n in 5...Int(ndim) where dim[n] != 1 {
+                throw fail(.badDimensions, "the image has \(ndim) dimensions (dim[\(n)] = \(dim[n])); stnreg reads 3D and 4D images only",
+                           "Split the image into 3D or 4D files")
+            }
+        }
+        let dims = (1...4).map { $0 <= ndim ? Int(clamping: dim[$0]) : 1 }
+
+        // 5. datatype.
+        let code = Int32(r.int16(version == 1 ? 70 : 12))
+        guard let datatype = NIfTIDatatype(code: code) else {
+            throw fail(.unsupportedDatatype, "the datatype is \(NIfTIDatatype.describe(code: code)), which stnreg does not read")
+        }
+
+        // 6. Size and memory limit (checked with overflow detection: NIfTI-2 dims are 64-bit).
+        var nvox = 1
+        var overflow = false
+        for d in dims {
+            let (p, o) = nvox.multipliedReportingOverflow(by: d)
+            nvox = p; overflow = overflow || o
+        }
+        let (dataBytes, o1) = nvox.multipliedReportingOverflow(by: datatype.bytesPerVoxel)
+        let framesNeeded = frames ?? dims[3]
+        let (decoded, o2) = (nvox / dims[3]).multipliedReportingOverflow(by: 4 * framesNeeded)
+        if overflow || o1 || o2 {
+            throw fail(.tooLarge, "the dims \(dims.map(String.init).joined(separator: "×")) overflow a 64-bit voxel count")
+        }
+        // The largest buffer a read allocates: libnifti's stored data or our Float32 copy.
+        let stored = (nvox / dims[3]) * datatype.bytesPerVoxel * framesNeeded
+        let largest = max(decoded, stored)
+        if largest > maxVoxelBytes {
+            throw fail(.tooLarge, "the dims \(dims.map(String.init).joined(separator: "×")) (\(datatype.rawValue)) need \(byteString(largest)), more than the limit of \(byteString(maxVoxelBytes))")
+        }
+
+        // 7. vox_offset against the header and the file.
+        let voxOffset: Int
+        if version == 1 {
+            let v = Double(r.float32(108))
+            guard v.isFinite, v == v.rounded(), v >= 0, v < 1e15 else {
+                throw fail(.badVoxOffset, "vox_offset is \(v); it must be a whole number of bytes")
+            }
+            voxOffset = Int(v)
+        } else {
+            voxOffset = Int(clamping: r.int64(168))
+        }
+        let minOffset = headerSize + 4
+        guard voxOffset >= minOffset else {
+            throw fail(.badVoxOffset, "vox_offset is \(voxOffset), inside the header (a single-file NIfTI-\(version) needs at least \(minOffset))")
+        }
+        if let size = streamSize {
+            let what = compressed ? "the decompressed stream (\(size) bytes, from the gzip trailer)" : "the file (\(size) bytes)"
+            guard voxOffset < size else {
+                throw fail(.badVoxOffset, "vox_offset \(voxOffset) is past the end of \(what)")
+            }
+            guard voxOffset + dataBytes <= size else {
+                throw fail(.truncated, "the voxel data need \(dataBytes) bytes from offset \(voxOffset) but \(what) ends \(voxOffset + dataBytes - size) bytes short")
+            }
+        } else if compressed {
+            // Large .nii.gz: the trailer gives the size mod 2³²; the true size is ISIZE + k·2³².
+            // Only reject when no k is possible within deflate's maximum ratio.
+            let maxUncompressed = fileSize.multipliedReportingOverflow(by: maxDeflateRatio)
+            if !maxUncompressed.overflow, voxOffset + dataBytes > maxUncompressed.partialValue {
+                throw fail(.truncated, "the header asks for \(voxOffset + dataBytes) bytes but a \(fileSize)-byte gzip file cannot hold that many")
+            }
+        }
+        return HeaderProbe(version: version, bigEndian: bigEndian, compressed: compressed, openWithGzip: nameSaysGzip, dims: dims,
+                           datatype: datatype, voxOffset: voxOffset, dataBytes: dataBytes,
+                           fileSize: fileSize, streamSize: streamSize)
+    }
+}
+
+func byteString(_ n: Int) -> String {
+    let gib = Double(n) / Double(1 << 30)
+    if gib >= 0.1 { return String(format: "%.1f GiB", gib) }
+    return String(format: "%.1f MiB", Double(n) / Double(1 << 20))
+}
+
+/// Little- or big-endian scalar fields from header bytes.
+private struct RawBytes {
+    var bytes: [UInt8]
+    var bigEndian: Bool
+
+    func uint(_ offset: Int, _ size: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for n in 0..<size {
+            let b = UInt64(bytes[offset + (bigEndian ? n : size - 1 - n)])
+            v = v << 8 | b
+        }
+        return v
+    }
+    func int16(_ o: Int) -> Int16 { Int16(truncatingIfNeeded: uint(o, 2)) }
+    func int32(_ o: Int) -> Int32 { Int32(truncatingIfNeeded: uint(o, 4)) }
+    func int64(_ o: Int) -> Int64 { Int64(bitPattern: uint(o, 8)) }
+    func float32(_ o: Int) -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: uint(o, 4))) }
+}

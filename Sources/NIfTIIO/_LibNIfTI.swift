@@ -1,0 +1,201 @@
+internal import CNIfTI
+import Foundation
+import VolumeCore
+
+// The only file that calls libnifti (and znzlib, its zlib wrapper). Each C entry point is
+// wrapped once here; raw pointers do not leave this file except inside `NIfTIHandle`.
+
+/// Silences libnifti once per process: with the default debug level it prints to stderr.
+/// (libnifti never aborts or exits on bad input; it returns NULL / -1.)
+private let libniftiQuiet: Void = { nifti_set_debug_level(0) }()
+
+func ensureLibniftiQuiet() { _ = libniftiQuiet }
+
+/// Owns one `nifti_image*` and frees it (and its malloc'd data) in `deinit`.
+final class NIfTIHandle {
+    let nim: UnsafeMutablePointer<nifti_image>
+
+    init(_ nim: UnsafeMutablePointer<nifti_image>) { self.nim = nim }
+    deinit { nifti_image_free(nim) }
+
+    /// `nifti_image_read(path, 0)`: header (and extensions) only, no voxel data.
+    static func readHeader(_ path: String) -> NIfTIHandle? {
+        ensureLibniftiQuiet()
+        guard let p = nifti_image_read(path, 0) else { return nil }
+        return NIfTIHandle(p)
+    }
+
+    var version: Int { (nim.pointee.nifti_type == 4 || nim.pointee.nifti_type == 5) ? 2 : 1 }
+    var bigEndian: Bool { nim.pointee.byteorder == 2 /* MSB_FIRST */ }
+    var datatypeCode: Int32 { Int32(nim.pointee.datatype) }
+    var dim: [Int] { withUnsafeBytes(of: nim.pointee.dim) { Array($0.bindMemory(to: Int64.self)).map { Int($0) } } }
+    var pixdim: [Double] { withUnsafeBytes(of: nim.pointee.pixdim) { Array($0.bindMemory(to: Double.self)) } }
+    var sclSlope: Double { nim.pointee.scl_slope }
+    var sclInter: Double { nim.pointee.scl_inter }
+    var sformCode: Int { Int(nim.pointee.sform_code) }
+    var qformCode: Int { Int(nim.pointee.qform_code) }
+    var ioffset: Int { Int(nim.pointee.iname_offset) }
+    var sform: Affine { NIfTIHandle.affine(nim.pointee.sto_xyz) }
+    var qform: Affine { NIfTIHandle.affine(nim.pointee.qto_xyz) }
+    var descrip: String {
+        withUnsafeBytes(of: nim.pointee.descrip) { raw in
+            let bytes = raw.prefix(while: { $0 != 0 })
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    static func affine(_ m: nifti_dmat44) -> Affine {
+        let r = withUnsafeBytes(of: m.m) { Array($0.bindMemory(to: Double.self)) }
+        return Affine(rowMajor3x4: Array(r[0..<12]))
+    }
+}
+
+/// znzlib access to the (possibly gzip-compressed) byte stream of a file.
+enum ZNZ {
+    enum ReadResult {
+        case bytes([UInt8])
+        /// zlib reported a data error (bad deflate data or checksum).
+        case corrupt
+        case cannotOpen
+    }
+
+    /// Up to `count` bytes from the start of the (decompressed) stream.
+    static func readPrefix(_ path: String, count: Int, gzip: Bool) -> ReadResult {
+        guard let f = znzopen(path, "rb", gzip ? 1 : 0) else { return .cannotOpen }
+        var file: znzFile? = f
+        defer { Xznzclose(&file) }
+        var buf = [UInt8](repeating: 0, count: count)
+        let n = buf.withUnsafeMutableBytes { znzread($0.baseAddress, 1, count, f) }
+        if n < 0 || n > count { return .corrupt }   // (size_t)-1 imports as -1: zlib error
+        return .bytes(Array(buf.prefix(n)))
+    }
+
+    enum BlockResult {
+        case ok
+        /// The stream ended after this many bytes of the block.
+        case short(Int)
+        case corrupt
+        case cannotOpen
+    }
+
+    /// Reads `buffer.count` bytes starting at `offset` of the (decompressed) stream into
+    /// `buffer`. With `drain`, keeps decompressing to the end of the stream afterwards so that
+    /// zlib checks the gzip CRC (damaged data → `.corrupt`).
+    static func readBlock(_ path: String, gzip: Bool, offset: Int, into buffer: UnsafeMutableRawBufferPointer,
+                          drain: Bool) -> BlockResult {
+        guard let f = znzopen(path, "rb", gzip ? 1 : 0) else { return .cannotOpen }
+        var file: znzFile? = f
+        defer { Xznzclose(&file) }
+        if offset > 0 {
+            // fseek returns 0, gzseek the new offset; both return -1 on failure.
+            if znzseek(f, off_t(offset), SEEK_SET) < 0 { return gzip ? .corrupt : .short(0) }
+        }
+        // Read in chunks (znzread takes a size_t, gzread an unsigned int).
+        var done = 0
+        let chunk = 1 << 26
+        while done < buffer.count {
+            let want = min(chunk, buffer.count - done)
+            let n = znzread(buffer.baseAddress! + done, 1, want, f)
+            if n < 0 || n > want { return .corrupt }   // (size_t)-1 imports as -1: zlib error
+            done += n
+            if n < want { return .short(done) }
+        }
+        if drain {
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { scratch.deallocate() }
+            while true {
+                let n = znzread(scratch, 1, 1 << 20, f)
+                if n < 0 || n > 1 << 20 { return .corrupt }
+                if n < 1 << 20 { break }
+            }
+        }
+        return .ok
+    }
+
+    /// Decompresses the whole stream (checking the gzip CRC at its end): the number of
+    /// bytes, or `nil` when zlib reports damaged data.
+    static func streamLength(_ path: String, gzip: Bool) -> Int?? {
+        guard let f = znzopen(path, "rb", gzip ? 1 : 0) else { return .some(nil) }
+        var file: znzFile? = f
+        defer { Xznzclose(&file) }
+        let chunk = 1 << 20
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buf.deallocate() }
+        var total = 0
+        while true {
+            let n = znzread(buf, 1, chunk, f)
+            if n < 0 || n > chunk { return .some(nil) }
+            total += n
+            if n < chunk { return total }
+        }
+    }
+}
+
+/// Writing through libnifti (NIfTI-1 single file; gzip when the name ends in `.gz`).
+enum LibNIfTIWrite {
+    /// Builds a `nifti_image` for `dims` (nx, ny, nz, nt) and `datatype`, lets `fill` write
+    /// the voxel bytes (native byte order) into a malloc'd buffer, sets the geometry and
+    /// writes it to `path` with `nifti_image_write`. libnifti does not report write errors:
+    /// the caller must verify the file.
+    static func write(path: String, dims: [Int], datatype: NIfTIDatatype, voxelToWorld: Affine,
+                      sformCode: Int, description: String,
+                      fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        ensureLibniftiQuiet()
+        let ndim = dims[3] > 1 ? 4 : 3
+        var d: [Int64] = [Int64(ndim), Int64(dims[0]), Int64(dims[1]), Int64(dims[2]), Int64(dims[3]), 1, 1, 1]
+        // data_fill = 0: no data buffer allocated by libnifti.
+        guard let nim = d.withUnsafeMutableBufferPointer({ nifti_make_new_nim($0.baseAddress, datatype.code, 0) }) else {
+            throw NIfTIError(path: path, kind: .writeFailed, detail: "libnifti could not create an image header")
+        }
+        let handle = NIfTIHandle(nim)   // frees nim and its data (with free()) on exit
+        let bytes = dims.reduce(1, *) * datatype.bytesPerVoxel
+        guard let data = malloc(max(bytes, 1)) else {
+            throw NIfTIError(path: path, kind: .writeFailed, detail: "out of memory for \(bytes) bytes of voxel data",
+                             advice: "Free memory or write a smaller image")
+        }
+        nim.pointee.data = data
+        try fill(UnsafeMutableRawBufferPointer(start: data, count: bytes))
+
+        // Geometry: sform = the matrix; qform = its nearest rotation·diag(pixdim) form.
+        var m = nifti_dmat44()
+        let rows = voxelToWorld.rowMajor4x4
+        withUnsafeMutableBytes(of: &m.m) { raw in
+            let p = raw.bindMemory(to: Double.self)
+            for n in 0..<16 { p[n] = rows[n] }
+        }
+        var qb = 0.0, qc = 0.0, qd = 0.0, qx = 0.0, qy = 0.0, qz = 0.0, dx = 0.0, dy = 0.0, dz = 0.0, qfac = 0.0
+        nifti_dmat44_to_quatern(m, &qb, &qc, &qd, &qx, &qy, &qz, &dx, &dy, &dz, &qfac)
+        let spacing = voxelToWorld.linear
+        let norms = [length(spacing.column(0)), length(spacing.column(1)), length(spacing.column(2))]
+        nim.pointee.quatern_b = qb; nim.pointee.quatern_c = qc; nim.pointee.quatern_d = qd
+        nim.pointee.qoffset_x = qx; nim.pointee.qoffset_y = qy; nim.pointee.qoffset_z = qz
+        nim.pointee.qfac = qfac
+        nim.pointee.qform_code = 1   // NIFTI_XFORM_SCANNER_ANAT
+        nim.pointee.qto_xyz = nifti_quatern_to_dmat44(qb, qc, qd, qx, qy, qz, norms[0], norms[1], norms[2], qfac)
+        nim.pointee.sto_xyz = m
+        nim.pointee.sform_code = Int32(sformCode)
+        nim.pointee.dx = norms[0]; nim.pointee.dy = norms[1]; nim.pointee.dz = norms[2]
+        withUnsafeMutableBytes(of: &nim.pointee.pixdim) { raw in
+            let p = raw.bindMemory(to: Double.self)
+            p[0] = qfac; p[1] = norms[0]; p[2] = norms[1]; p[3] = norms[2]; p[4] = 1
+        }
+        nim.pointee.dt = 1
+        nim.pointee.xyz_units = 2    // NIFTI_UNITS_MM
+        nim.pointee.time_units = 0
+        nim.pointee.scl_slope = 1
+        nim.pointee.scl_inter = 0
+        nim.pointee.nifti_type = 1   // NIfTI-1 single file (NIfTI-2 writing is broken in 3.0.1)
+        let desc = Array(description.utf8.prefix(79))
+        withUnsafeMutableBytes(of: &nim.pointee.descrip) { raw in
+            raw.initializeMemory(as: UInt8.self, repeating: 0)
+            for (n, b) in desc.enumerated() { raw[n] = b }
+        }
+        // File names: malloc'd strings owned (and freed) by the nifti_image.
+        free(nim.pointee.fname); free(nim.pointee.iname)
+        nim.pointee.fname = strdup(path)
+        nim.pointee.iname = strdup(path)
+        nim.pointee.iname_offset = 352
+        nifti_image_write(nim)
+        withExtendedLifetime(handle) {}
+    }
+}
