@@ -99,9 +99,11 @@ enum TextParsing {
         return affine
     }
 
-    /// The shortest decimal text that reads back to exactly `x` ("1.0", "-5.25", "1e-05").
+    /// The shortest decimal text that reads back to exactly `x`: whole numbers without a
+    /// decimal point ("1", "-5", "0" also for −0), others as Swift prints them ("-5.25", "1e-05").
     static func format(_ x: Double) -> String {
-        x == 0 ? "0" : String(describing: x)   // also turns -0 into 0
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        return String(describing: x)
     }
 
     /// Rows of a 4×4 matrix, four numbers a line separated by single spaces.
