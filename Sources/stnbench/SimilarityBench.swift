@@ -1,0 +1,94 @@
+import Dispatch
+import FFT
+import Foundation
+import Similarity
+import VolumeCore
+
+/// Windowed sums by FFT convolution vs separable running sums, an r2c + c2r round trip,
+/// LNCC evaluations and the masked-NCC translation search. Median of `runs` (≥ 5) timed
+/// runs after one warm-up; build with `-c release`.
+func runSimilarityBenchmark(runs: Int = 7) {
+    let runs = max(5, runs)
+    let threads = ThreadPolicy.defaultThreadCount
+    print("Similarity / FFT benchmark — median of \(runs) runs, ms (threads: 1 and \(threads))")
+    print("")
+    print("windowed sum of one array (1 thread)")
+    print(pad("size", 8) + pad("r", 4) + pad("running", 12) + pad("fft", 12) + pad("fft/running", 12))
+    for n in [64, 96, 128] {
+        let dims = SIMD3(repeating: n)
+        let v = Phantom.benchNoise(count: n * n * n, seed: 1)
+        for r in [2, 4] {
+            let running = BoxWindow(dims: dims, radius: r, method: .runningSums)
+            let fft = BoxWindow(dims: dims, radius: r, method: .fft)
+            let tr = medianMS(runs) { _ = running.sums(v, threads: 1) }
+            let tf = medianMS(runs) { _ = fft.sums(v, threads: 1) }
+            print(pad("\(n)³", 8) + pad("\(r)", 4) + pad(f(tr), 12) + pad(f(tf), 12) + pad(String(format: "%.1f×", tf / tr), 12))
+        }
+    }
+
+    print("")
+    print("LNCC value + gradient (7 windowed sums), \(threads) threads, atlas prepared once")
+    print(pad("size", 8) + pad("r", 4) + pad("running", 12) + pad("fft", 12))
+    for n in [64, 96] {
+        let grid = Grid(dims: SIMD3(repeating: n), spacingMM: .one)
+        let atlas = Volume(grid: grid, voxels: Phantom.benchNoise(count: grid.voxelCount, seed: 2))
+        let warped = Phantom.benchNoise(count: grid.voxelCount, seed: 3)
+        for r in [2, 4] {
+            let pr = LocalNCC(radius: r, method: .runningSums, threads: threads).prepare(atlas: atlas, mask: nil)
+            let pf = LocalNCC(radius: r, method: .fft, threads: threads).prepare(atlas: atlas, mask: nil)
+            let tr = medianMS(runs) { _ = pr.evaluate(warped: warped) }
+            let tf = medianMS(runs) { _ = pf.evaluate(warped: warped) }
+            print(pad("\(n)³", 8) + pad("\(r)", 4) + pad(f(tr), 12) + pad(f(tf), 12))
+        }
+    }
+
+    print("")
+    print("FFT and searches")
+    let n128 = SIMD3(repeating: 128)
+    let x = Phantom.benchNoise(count: 128 * 128 * 128, seed: 4)
+    let plan = RealFFT3D(dims: n128)
+    let tRound = medianMS(runs) { _ = plan.inverse(plan.forward(x)) }
+    print("  r2c + c2r round trip 128³, 1 thread (incl. array copies): \(f(tRound)) ms")
+    for n in [48, 64] {
+        let dims = SIMD3(repeating: n)
+        let a = Phantom.benchNoise(count: n * n * n, seed: 5), b = Phantom.benchNoise(count: n * n * n, seed: 6)
+        let padded = FFTPadding.linearCorrelationDims(dims, dims)
+        for t in [1, threads] {
+            let tm = medianMS(runs) {
+                _ = maskedNCC(fixed: a, fixedMask: nil, fixedDims: dims, moving: b, movingMask: nil, movingDims: dims, threads: t)
+            }
+            print("  masked NCC, every shift of \(n)³ vs \(n)³ (12 FFTs of \(padded.x)³), \(t) thread(s): \(f(tm)) ms")
+        }
+    }
+    let grid = Grid(dims: SIMD3(repeating: 128), spacingMM: .one)
+    let atlas = Volume(grid: grid, voxels: x)
+    let warped = Phantom.benchNoise(count: grid.voxelCount, seed: 7)
+    let global = GlobalNCC(threads: threads).prepare(atlas: atlas, mask: nil)
+    let tg = medianMS(runs) { _ = global.evaluate(warped: warped) }
+    print("  global NCC value + gradient 128³, \(threads) threads: \(f(tg)) ms")
+}
+
+private enum Phantom {
+    static func benchNoise(count: Int, seed: UInt64) -> [Float] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in Float(rng.uniform(0, 1)) }
+    }
+}
+
+private func medianMS(_ runs: Int, _ body: () -> Void) -> Double {
+    body()   // warm-up (plans, caches, page faults)
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+    times.sort()
+    return times[times.count / 2]
+}
+
+private func f(_ ms: Double) -> String { String(format: "%.2f", ms) }
+
+private func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
+}
