@@ -36,9 +36,12 @@ let package = Package(
         // Registration pipeline: initialisation, search, refinement, protocols.
         .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT"]),
 
+        // Whole jobs (align, apply): read, run, write every output atomically. No printing.
+        .target(name: "Workflows", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing"]),
+
         // Command line.
         .target(name: "STNCommands", dependencies: [
-            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing",
+            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing", "Workflows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stnreg", dependencies: ["STNCommands"]),
@@ -56,6 +59,7 @@ let package = Package(
         .testTarget(name: "TransformIOTests", dependencies: ["TransformIO", "VolumeCore", "NIfTIIO", "Sampling", "TestSupport"]),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing", "TestSupport"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "TransformIO", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )

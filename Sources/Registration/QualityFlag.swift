@@ -16,12 +16,14 @@ public enum QualityFlag: String, Sendable, Codable, CaseIterable {
     case fallbackSearchUsed
     /// The transform is not finite or singular (never written as valid).
     case invalidTransform
+    /// An input's sform and qform disagree; the sform was used (DESIGN.md).
+    case headerMatricesDisagree
 
     /// True for flags that mean the result should not be trusted without review.
     public var isFailure: Bool {
         switch self {
         case .lowSimilarity, .flip, .extremeScale, .extremeShear, .invalidTransform: return true
-        case .predictionDisagreement, .fallbackSearchUsed: return false
+        case .predictionDisagreement, .fallbackSearchUsed, .headerMatricesDisagree: return false
         }
     }
 

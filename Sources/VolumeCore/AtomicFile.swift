@@ -9,6 +9,7 @@ public enum AtomicFile {
     public struct WriteError: Error, CustomStringConvertible, Equatable {
         public var path: String
         public var reason: String
+        public init(path: String, reason: String) { self.path = path; self.reason = reason }
         public var description: String { "\(path): cannot write output: \(reason)" }
     }
 

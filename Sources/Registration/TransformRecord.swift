@@ -1,0 +1,156 @@
+import Foundation
+import VolumeCore
+
+/// stnreg's own transform file (`*_transform.json`): the transform, how it was made and from what.
+///
+/// `atlasToScan` is authoritative (world RAS+ mm, atlas points → scan points, DESIGN.md);
+/// `scanToAtlas` and `decomposition` are derived from it for readers' convenience.
+public struct TransformRecord: Codable, Sendable {
+    public static let formatName = "stnreg-transform"
+    public static let currentVersion = 1
+
+    /// One input file's fingerprint.
+    public struct Input: Codable, Sendable, Equatable {
+        public var path: String
+        public var sha256: String
+        public var dims: [Int]
+        public var spacingMM: [Double]
+        /// Which header matrix gave the geometry (e.g. "sform (code 4, MNI)").
+        public var worldMatrix: String
+        public init(path: String, sha256: String, dims: [Int], spacingMM: [Double], worldMatrix: String) {
+            self.path = path; self.sha256 = sha256; self.dims = dims; self.spacingMM = spacingMM; self.worldMatrix = worldMatrix
+        }
+    }
+
+    /// The decomposition of `atlasToScan` with its composition order spelled out.
+    public struct DecompositionRecord: Codable, Sendable, Equatable {
+        public var order: String
+        public var translationMM: [Double]
+        public var rotationDegrees: [Double]
+        public var rotationAngleDegrees: Double
+        public var scale: [Double]
+        public var shear: [Double]
+        public var determinant: Double
+
+        public init(_ d: Decomposition) {
+            order = "x' = R·Z·S·x + t; R = Rz·Ry·Rx (degrees), Z = diag(scale), S = [[1,xy,xz],[0,1,yz],[0,0,1]]"
+            translationMM = [d.translation.x, d.translation.y, d.translation.z]
+            rotationDegrees = [d.rotationDegrees.x, d.rotationDegrees.y, d.rotationDegrees.z]
+            rotationAngleDegrees = d.rotationAngleDegrees
+            scale = [d.scale.x, d.scale.y, d.scale.z]
+            shear = [d.shear.x, d.shear.y, d.shear.z]
+            determinant = d.determinant
+        }
+    }
+
+    public struct ProtocolRef: Codable, Sendable, Equatable {
+        public var name: String
+        public var path: String
+        public var sha256: String
+        public init(name: String, path: String, sha256: String) { self.name = name; self.path = path; self.sha256 = sha256 }
+    }
+
+    public var format: String = TransformRecord.formatName
+    public var version: Int = TransformRecord.currentVersion
+    public var tool: String
+    public var created: String
+    public var commandLine: [String]
+    public var atlasToScan: Affine
+    public var scanToAtlas: Affine
+    public var decomposition: DecompositionRecord?
+    public var initialAtlasToScan: Affine
+    public var similarityMeasure: String
+    public var similarityBefore: Double
+    public var similarityAfter: Double
+    public var flags: [QualityFlag]
+    public var levels: [LevelReport]
+    public var rotationCandidatesTried: Int
+    public var timingsSeconds: [String: Double]
+    public var threads: Int
+    public var protocolUsed: ProtocolRef
+    public var scan: Input
+    public var atlas: Input
+    /// Other files written with this one (name → path).
+    public var outputs: [String: String]
+
+    public init(tool: String, created: String, commandLine: [String], result: RegistrationResult,
+                settings: RegistrationProtocol, protocolRef: ProtocolRef, scan: Input, atlas: Input,
+                outputs: [String: String]) {
+        self.tool = tool
+        self.created = created
+        self.commandLine = commandLine
+        atlasToScan = result.atlasToScan
+        scanToAtlas = result.atlasToScan.inverse ?? result.atlasToScan
+        decomposition = Decomposition(result.atlasToScan).map(DecompositionRecord.init)
+        initialAtlasToScan = result.initialAtlasToScan
+        similarityMeasure = settings.similarity.rawValue
+        similarityBefore = result.similarityBefore
+        similarityAfter = result.similarityAfter
+        flags = result.flags
+        levels = result.levels
+        rotationCandidatesTried = result.rotationCandidatesTried
+        timingsSeconds = result.timings
+        threads = result.threads
+        protocolUsed = protocolRef
+        self.scan = scan
+        self.atlas = atlas
+        self.outputs = outputs
+    }
+
+    /// Pretty JSON with sorted keys.
+    public func encoded() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try e.encode(self)
+    }
+
+    /// Reads `atlasToScan` from a stnreg transform JSON, checking the format marker and the matrix.
+    public static func readAtlasToScan(path: String) throws -> Affine {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TransformRecordError(path: path, problem: "cannot read the file (does it exist?)")
+        }
+        let root: JSONValue
+        switch JSONValue.parse(data) {
+        case .success(let v): root = v
+        case .failure(let e): throw TransformRecordError(path: path, problem: "not valid JSON (\(e.message))")
+        }
+        guard case .object(let o) = root else {
+            throw TransformRecordError(path: path, problem: "expected a JSON object at the top level")
+        }
+        guard case .string(let f)? = o["format"], f == formatName else {
+            throw TransformRecordError(path: path, problem: "key 'format': expected \"\(formatName)\" (is this a stnreg transform file?)")
+        }
+        guard case .number(let v)? = o["version"], v == Double(currentVersion) else {
+            throw TransformRecordError(path: path, problem: "key 'version': this stnreg reads version \(currentVersion)")
+        }
+        guard case .array(let rows)? = o["atlasToScan"], rows.count == 4 else {
+            throw TransformRecordError(path: path, problem: "key 'atlasToScan': expected 4 rows of 4 numbers")
+        }
+        var e: [Double] = []
+        for (r, row) in rows.enumerated() {
+            guard case .array(let items) = row, items.count == 4 else {
+                throw TransformRecordError(path: path, problem: "key 'atlasToScan' row \(r): expected 4 numbers")
+            }
+            for (c, item) in items.enumerated() {
+                guard case .number(let x) = item, x.isFinite else {
+                    throw TransformRecordError(path: path, problem: "key 'atlasToScan' row \(r) column \(c): expected a finite number")
+                }
+                e.append(x)
+            }
+        }
+        guard let a = Affine(rowMajor4x4: e) else {
+            throw TransformRecordError(path: path, problem: "key 'atlasToScan': the last row must be 0 0 0 1")
+        }
+        guard a.inverse != nil else {
+            throw TransformRecordError(path: path, problem: "key 'atlasToScan': the matrix is singular")
+        }
+        return a
+    }
+}
+
+/// A stnreg transform JSON could not be used.
+public struct TransformRecordError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var problem: String
+    public var description: String { "\(path): \(problem)" }
+}

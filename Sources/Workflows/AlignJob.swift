@@ -1,0 +1,175 @@
+import Foundation
+import Hashing
+import NIfTIIO
+import Registration
+import Sampling
+import TransformIO
+import VolumeCore
+
+/// `stnreg align`: register one scan to an atlas and write every output.
+///
+/// Outputs for prefix `P` (each written to a temporary name and renamed; never over an input):
+/// - `P_warped.nii.gz` — the scan resampled onto the atlas grid (trilinear, float32; nearest
+///   neighbour and an integer type for label maps);
+/// - `P_transform.json` — stnreg's record (``TransformRecord``);
+/// - `P_itk.tfm` (ITK text), `P_ants.mat` (ANTs binary), `P_fsl.mat` (FLIRT), `P_niftyreg.txt`
+///   (reg_aladin), `P.lta` (FreeSurfer).
+public struct AlignJob: Sendable {
+    public var scanPath: String
+    public var atlasPath: String
+    /// Output prefix (folder and file stem).
+    public var prefix: String
+    /// `--protocol NAME|PATH`; nil = the default preset.
+    public var protocolName: String?
+    /// Resample with nearest neighbour (label maps).
+    public var labels: Bool
+    public var threads: Int
+    /// The command line, recorded in the transform record.
+    public var commandLine: [String]
+
+    public init(scanPath: String, atlasPath: String, prefix: String? = nil, protocolName: String? = nil,
+                labels: Bool = false, threads: Int = ThreadPolicy.defaultThreadCount, commandLine: [String] = CommandLine.arguments) {
+        self.scanPath = scanPath
+        self.atlasPath = atlasPath
+        self.prefix = prefix ?? AlignJob.defaultPrefix(scan: scanPath, atlas: atlasPath)
+        self.protocolName = protocolName
+        self.labels = labels
+        self.threads = threads
+        self.commandLine = commandLine
+    }
+
+    /// `<scan stem>_space-<atlas stem>` in the current folder.
+    public static func defaultPrefix(scan: String, atlas: String) -> String {
+        "\(fileStem(scan))_space-\(fileStem(atlas))"
+    }
+
+    /// The name without folder and without `.nii`, `.nii.gz`, `.gz`.
+    public static func fileStem(_ path: String) -> String {
+        var name = URL(fileURLWithPath: path).lastPathComponent
+        for ext in [".nii.gz", ".nii", ".gz"] where name.hasSuffix(ext) {
+            name = String(name.dropLast(ext.count))
+            break
+        }
+        return name
+    }
+
+    /// The output paths, by kind.
+    public var outputPaths: [String: String] {
+        [
+            "warped": prefix + "_warped.nii.gz",
+            "transform": prefix + "_transform.json",
+            "itk": prefix + "_itk.tfm",
+            "ants": prefix + "_ants.mat",
+            "fsl": prefix + "_fsl.mat",
+            "niftyreg": prefix + "_niftyreg.txt",
+            "lta": prefix + ".lta",
+        ]
+    }
+
+    /// What the job produced.
+    public struct Outcome: Sendable {
+        public var record: TransformRecord
+        public var outputs: [String: String]
+    }
+
+    /// Runs the job. `progress` receives short stage lines (the command decides whether to show them).
+    public func run(progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
+        let clock = DispatchTime.now().uptimeNanoseconds
+        let outputs = outputPaths
+        let inputs = [scanPath, atlasPath]
+        for (_, path) in outputs { try AtomicFile.refuseInputs(path, inputs) }
+        let folder = URL(fileURLWithPath: prefix).deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+            throw AtomicFile.WriteError(path: prefix, reason: "the output folder \(folder) does not exist; create it or choose another -o prefix")
+        }
+
+        let (settings, protocolPath) = try ProtocolLocator.load(protocolName)
+        let protocolHash = try SHA256.hex(ofFile: protocolPath)
+        let scanImage = try NIfTIReader.read(scanPath)
+        let atlasImage = try NIfTIReader.read(atlasPath)
+        guard scanImage.frameCount == 1 else {
+            throw AlignError("\(scanPath): has \(scanImage.frameCount) frames; align takes a 3D scan (use `stnreg batch` for 4D series)")
+        }
+        guard atlasImage.frameCount == 1 else {
+            throw AlignError("\(atlasPath): has \(atlasImage.frameCount) frames; the atlas must be a 3D volume")
+        }
+        let scan = scanImage.frame(0), atlas = atlasImage.frame(0)
+        let readSeconds = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
+        progress?("read scan \(scan.dims.x)×\(scan.dims.y)×\(scan.dims.z) and atlas \(atlas.dims.x)×\(atlas.dims.y)×\(atlas.dims.z) in \(String(format: "%.2f", readSeconds)) s")
+
+        var result: RegistrationResult
+        do {
+            result = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: settings, threads: threads),
+                                               progress: progress)
+        } catch let e as RegistrationError {
+            throw AlignError("\(scanPath) → \(atlasPath): \(e.description)")
+        }
+        guard result.atlasToScan.isFinite, result.atlasToScan.inverse != nil else {
+            throw AlignError("\(scanPath) → \(atlasPath): registration produced an invalid transform; nothing written")
+        }
+        if scanImage.header.sformQformDisagree || atlasImage.header.sformQformDisagree {
+            result.flags.append(.headerMatricesDisagree)
+        }
+
+        // Warped scan on the atlas grid.
+        let writeStart = DispatchTime.now().uptimeNanoseconds
+        let warped = resample(scan, onto: atlas.grid, atlasToScan: result.atlasToScan,
+                              interpolation: labels ? .nearest : .linear, threads: threads)
+        try NIfTIWriter.write(warped, to: outputs["warped"]!, datatype: labels ? AlignJob.labelDatatype(for: warped) : .float32,
+                              description: "stnreg warped", protectedInputs: inputs)
+        // Transform files of other tools.
+        let scanName = URL(fileURLWithPath: scanPath).lastPathComponent
+        let atlasName = URL(fileURLWithPath: atlasPath).lastPathComponent
+        let formats: [(String, TransformFormat)] = [("itk", .itkText), ("ants", .antsMat), ("fsl", .fsl), ("niftyreg", .niftyReg), ("lta", .lta)]
+        for (key, format) in formats {
+            try TransformFile.write(result.atlasToScan, format: format, to: outputs[key]!, atlasGrid: atlas.grid, scanGrid: scan.grid,
+                                    atlasName: atlasName, scanName: scanName, protectedInputs: inputs)
+        }
+        result.timings["read"] = readSeconds
+        result.timings["write"] = Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9
+        result.timings["wall"] = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
+
+        let record = TransformRecord(
+            tool: "stnreg \(STNRegBuild.version)", created: AlignJob.timestamp(), commandLine: commandLine,
+            result: result, settings: settings,
+            protocolRef: .init(name: settings.name, path: protocolPath, sha256: protocolHash),
+            scan: try AlignJob.describe(scanPath, scanImage.header), atlas: try AlignJob.describe(atlasPath, atlasImage.header),
+            outputs: outputs)
+        try AtomicFile.write(try record.encoded(), to: outputs["transform"]!, protectedInputs: inputs)
+        return Outcome(record: record, outputs: outputs)
+    }
+
+    /// uint8 when the labels fit, else int16 when they fit, else float32.
+    static func labelDatatype(for v: Volume) -> NIfTIDatatype {
+        guard let r = v.intensityRange, v.voxels.allSatisfy({ $0 == $0.rounded() }) else { return .float32 }
+        if r.min >= 0 && r.max <= 255 { return .uint8 }
+        if r.min >= -32768 && r.max <= 32767 { return .int16 }
+        return .float32
+    }
+
+    static func describe(_ path: String, _ h: NIfTIHeader) throws -> TransformRecord.Input {
+        let s = h.grid.spacingMM
+        return .init(path: path, sha256: try SHA256.hex(ofFile: path), dims: Array(h.dims.prefix(3)),
+                     spacingMM: [s.x, s.y, s.z], worldMatrix: h.matrixSource.description)
+    }
+
+    /// UTC time, ISO 8601 with seconds.
+    static func timestamp() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date())
+    }
+}
+
+/// A job that cannot go on; the message names the file and the problem.
+public struct AlignError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The tool's version string, recorded in every output.
+public enum STNRegBuild {
+    public static let version = "0.1.0"
+}

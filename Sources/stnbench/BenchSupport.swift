@@ -1,0 +1,32 @@
+import Dispatch
+import Foundation
+
+/// Runs `body` `runs` times after one warm-up and returns the median wall time in seconds.
+func medianSeconds(runs: Int = 7, _ body: () throws -> Void) rethrows -> Double {
+    try body()
+    var t: [Double] = []
+    for _ in 0..<runs {
+        let s = DispatchTime.now().uptimeNanoseconds
+        try body()
+        t.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
+    }
+    t.sort()
+    return t[t.count / 2]
+}
+
+/// Keeps the optimiser from discarding a computed value.
+@inline(never)
+func blackHole<T>(_ x: T) { withExtendedLifetime(x) {} }
+
+/// The repository's ../shared/data folder (or `STNREG_SHARED_DATA`).
+func sharedDataFolder() -> String {
+    if let env = ProcessInfo.processInfo.environment["STNREG_SHARED_DATA"] { return env }
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return repo.deletingLastPathComponent().appendingPathComponent("shared/data").path
+}
+
+func repoFolder() -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+}
+
+func ms(_ s: Double) -> String { String(format: "%8.1f ms", s * 1000) }
