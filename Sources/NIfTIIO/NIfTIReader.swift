@@ -58,8 +58,7 @@ public enum NIfTIReader {
     }
 
     private static func header(_ path: String, _ probe: HeaderProbe, _ h: NIfTIHandle) throws -> NIfTIHeader {
-        let px = h.pixdim
-        let pixdim = SIMD3(px[1], px[2], px[3])
+        let pixdim = probe.pixdim
         let sformCode = h.sformCode, qformCode = h.qformCode
         let sform: Affine? = sformCode > 0 ? h.sform : nil
         let qform: Affine? = qformCode > 0 ? h.qform : nil
@@ -112,6 +111,13 @@ public enum NIfTIReader {
         case .corrupt:
             throw NIfTIError(path: path, kind: .corruptCompression, detail: "the gzip data are damaged (zlib data or checksum error)")
         case .short(let n):
+            let kind = probe.compressed
+                ? HeaderProbe.shortGzipKind(isize: probe.gzipISIZE, voxOffset: probe.voxOffset, dataBytes: probe.dataBytes)
+                : .truncated
+            if kind == .corruptCompression {
+                throw NIfTIError(path: path, kind: kind,
+                                 detail: "the gzip data end \(count - n) bytes early although the gzip trailer records the full size (damaged data)")
+            }
             throw NIfTIError(path: path, kind: .truncated,
                              detail: "the file ends \(count - n) bytes before the end of the voxel data (\(probe.dataBytes) bytes from offset \(probe.voxOffset))")
         }

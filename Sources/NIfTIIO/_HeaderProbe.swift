@@ -17,12 +17,27 @@ struct HeaderProbe {
     var dims: [Int]
     var datatype: NIfTIDatatype
     var voxOffset: Int
+    /// `pixdim[1...3]` as stored (libnifti replaces values ≤ 0 by 1; nibabel does not).
+    var pixdim: SIMD3<Double>
     /// Bytes of stored voxel data (all frames).
     var dataBytes: Int
     /// Size of the file on disk (compressed size for `.nii.gz`).
     var fileSize: Int
-    /// Size of the decompressed stream when it is known exactly (always for `.nii`).
+    /// Size of the (decompressed) stream: exact for `.nii`; for a small `.nii.gz` the gzip
+    /// trailer's ISIZE (a hint: garbage if the file was cut), or the counted size when the
+    /// hint said the data were missing.
     var streamSize: Int?
+
+    /// The gzip trailer's ISIZE field (decompressed size mod 2³²), when compressed.
+    var gzipISIZE: Int?
+
+    /// A gzip stream that ends early without a zlib error is either cut (truncated) or
+    /// damaged so that the decoder consumed the rest of the input. When the trailer is intact
+    /// — its ISIZE equals the size the header implies — the file was not cut: it is damaged.
+    static func shortGzipKind(isize: Int?, voxOffset: Int, dataBytes: Int) -> NIfTIError.Kind {
+        guard let isize else { return .truncated }
+        return isize == (voxOffset + dataBytes) & 0xFFFF_FFFF ? .corruptCompression : .truncated
+    }
 
     /// Largest decompressed size for which the gzip ISIZE trailer (size mod 2³²) is exact:
     /// deflate cannot expand by more than ~1032:1.
@@ -32,7 +47,13 @@ struct HeaderProbe {
         func fail(_ kind: NIfTIError.Kind, _ detail: String, _ advice: String? = nil) -> NIfTIError {
             NIfTIError(path: path, kind: kind, detail: detail, advice: advice)
         }
-        // 1. Name.
+        // 1. Does it exist; is it a file?
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw fail(.notFound, "no such file")
+        }
+        if isDir.boolValue { throw fail(.isDirectory, "this is a directory, not a file") }
+        // 2. Name.
         let lower = path.lowercased()
         let nameSaysGzip = path.hasSuffix(".nii.gz")
         if !(path.hasSuffix(".nii") || nameSaysGzip) {
@@ -43,12 +64,6 @@ struct HeaderProbe {
             throw fail(.unsupportedFormat, "the file name does not end in .nii or .nii.gz",
                        "Rename it to .nii (or .nii.gz if it is gzip-compressed), in lower case")
         }
-        // 2. The file itself.
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw fail(.notFound, "no such file")
-        }
-        if isDir.boolValue { throw fail(.isDirectory, "this is a directory, not a file") }
         guard access(path, R_OK) == 0, let fh = FileHandle(forReadingAtPath: path) else {
             throw fail(.unreadable, "cannot open the file for reading (\(String(cString: strerror(errno))))")
         }
@@ -66,11 +81,13 @@ struct HeaderProbe {
                        "Rename it to end in .nii.gz")
         }
         var streamSize: Int? = compressed ? nil : fileSize
+        var isize: Int? = nil
         if compressed, fileSize >= 18 {
             try? fh.seek(toOffset: UInt64(fileSize - 4))
             let t = [UInt8]((try? fh.read(upToCount: 4)) ?? Data())
-            if t.count == 4, fileSize < (1 << 32) / maxDeflateRatio {
-                streamSize = Int(t[0]) | Int(t[1]) << 8 | Int(t[2]) << 16 | Int(t[3]) << 24
+            if t.count == 4 {
+                isize = Int(t[0]) | Int(t[1]) << 8 | Int(t[2]) << 16 | Int(t[3]) << 24
+                if fileSize < (1 << 32) / maxDeflateRatio { streamSize = isize }
             }
         }
 
@@ -170,13 +187,25 @@ struct HeaderProbe {
         guard voxOffset >= minOffset else {
             throw fail(.badVoxOffset, "vox_offset is \(voxOffset), inside the header (a single-file NIfTI-\(version) needs at least \(minOffset))")
         }
+        if compressed, let hint = streamSize, voxOffset + dataBytes > hint {
+            // The ISIZE hint says the data are missing; it is garbage when the file was cut,
+            // and only the last member's size for multi-member gzip: decompress to be sure
+            // (constant memory; only on this failure path).
+            switch ZNZ.streamLength(path, gzip: true) {
+            case .none: throw fail(.unreadable, "cannot open the file for reading")
+            case .some(.none): throw fail(.corruptCompression, "the gzip data are damaged (zlib data or checksum error)")
+            case .some(.some(let n)): streamSize = n
+            }
+        }
         if let size = streamSize {
-            let what = compressed ? "the decompressed stream (\(size) bytes, from the gzip trailer)" : "the file (\(size) bytes)"
-            guard voxOffset < size else {
+            let what = compressed ? "the decompressed data (\(size) bytes)" : "the file (\(size) bytes)"
+            guard voxOffset <= size else {
                 throw fail(.badVoxOffset, "vox_offset \(voxOffset) is past the end of \(what)")
             }
             guard voxOffset + dataBytes <= size else {
-                throw fail(.truncated, "the voxel data need \(dataBytes) bytes from offset \(voxOffset) but \(what) ends \(voxOffset + dataBytes - size) bytes short")
+                let kind = compressed ? shortGzipKind(isize: isize, voxOffset: voxOffset, dataBytes: dataBytes) : .truncated
+                let why = kind == .corruptCompression ? " although the gzip trailer records the full size (damaged data)" : ""
+                throw fail(kind, "the voxel data need \(dataBytes) bytes from offset \(voxOffset) but \(what) end \(voxOffset + dataBytes - size) bytes short\(why)")
             }
         } else if compressed {
             // Large .nii.gz: the trailer gives the size mod 2³²; the true size is ISIZE + k·2³².
@@ -186,9 +215,12 @@ struct HeaderProbe {
                 throw fail(.truncated, "the header asks for \(voxOffset + dataBytes) bytes but a \(fileSize)-byte gzip file cannot hold that many")
             }
         }
+        let pixdim: SIMD3<Double> = version == 1
+            ? SIMD3(Double(r.float32(80)), Double(r.float32(84)), Double(r.float32(88)))
+            : SIMD3(r.float64(112), r.float64(120), r.float64(128))
         return HeaderProbe(version: version, bigEndian: bigEndian, compressed: compressed, openWithGzip: nameSaysGzip, dims: dims,
-                           datatype: datatype, voxOffset: voxOffset, dataBytes: dataBytes,
-                           fileSize: fileSize, streamSize: streamSize)
+                           datatype: datatype, voxOffset: voxOffset, pixdim: pixdim, dataBytes: dataBytes,
+                           fileSize: fileSize, streamSize: streamSize, gzipISIZE: isize)
     }
 }
 
@@ -215,4 +247,5 @@ private struct RawBytes {
     func int32(_ o: Int) -> Int32 { Int32(truncatingIfNeeded: uint(o, 4)) }
     func int64(_ o: Int) -> Int64 { Int64(bitPattern: uint(o, 8)) }
     func float32(_ o: Int) -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: uint(o, 4))) }
+    func float64(_ o: Int) -> Double { Double(bitPattern: uint(o, 8)) }
 }

@@ -25,6 +25,18 @@ final class NIfTIHandle {
         return NIfTIHandle(p)
     }
 
+    /// For tests of libnifti's own behaviour: `nifti_image_read(path, 1)` (header and data).
+    /// Returns nil when libnifti returns NULL, else the first `count` voxels as stored (float32
+    /// data only; empty otherwise).
+    static func libniftiReadAll(_ path: String, count: Int) -> [Float]? {
+        ensureLibniftiQuiet()
+        guard let p = nifti_image_read(path, 1) else { return nil }
+        let h = NIfTIHandle(p)
+        guard h.datatypeCode == 16, let d = p.pointee.data else { return [] }
+        let f = d.bindMemory(to: Float.self, capacity: count)
+        return (0..<min(count, Int(p.pointee.nvox))).map { f[$0] }
+    }
+
     var version: Int { (nim.pointee.nifti_type == 4 || nim.pointee.nifti_type == 5) ? 2 : 1 }
     var bigEndian: Bool { nim.pointee.byteorder == 2 /* MSB_FIRST */ }
     var datatypeCode: Int32 { Int32(nim.pointee.datatype) }
@@ -67,7 +79,16 @@ enum ZNZ {
         var buf = [UInt8](repeating: 0, count: count)
         let n = buf.withUnsafeMutableBytes { znzread($0.baseAddress, 1, count, f) }
         if n < 0 || n > count { return .corrupt }   // (size_t)-1 imports as -1: zlib error
+        if n < count && gzip && endsInError(f) { return .corrupt }
         return .bytes(Array(buf.prefix(n)))
+    }
+
+    /// After a short read: gzread returns the bytes it decoded before a data error and
+    /// reports the error (-1) only on the next call; at a plain end of file (a cut stream)
+    /// the next call returns 0.
+    private static func endsInError(_ f: znzFile) -> Bool {
+        var byte: UInt8 = 0
+        return znzread(&byte, 1, 1, f) < 0
     }
 
     enum BlockResult {
@@ -98,7 +119,7 @@ enum ZNZ {
             let n = znzread(buffer.baseAddress! + done, 1, want, f)
             if n < 0 || n > want { return .corrupt }   // (size_t)-1 imports as -1: zlib error
             done += n
-            if n < want { return .short(done) }
+            if n < want { return gzip && endsInError(f) ? .corrupt : .short(done) }
         }
         if drain {
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -106,7 +127,7 @@ enum ZNZ {
             while true {
                 let n = znzread(scratch, 1, 1 << 20, f)
                 if n < 0 || n > 1 << 20 { return .corrupt }
-                if n < 1 << 20 { break }
+                if n < 1 << 20 { if endsInError(f) { return .corrupt } else { break } }
             }
         }
         return .ok
@@ -126,7 +147,7 @@ enum ZNZ {
             let n = znzread(buf, 1, chunk, f)
             if n < 0 || n > chunk { return .some(nil) }
             total += n
-            if n < chunk { return total }
+            if n < chunk { return gzip && endsInError(f) ? .some(nil) : total }
         }
     }
 }
