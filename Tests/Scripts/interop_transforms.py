@@ -10,13 +10,14 @@ and the files stnreg wrote for T. For each case this script, using only third-pa
 1. resamples the scan onto the atlas grid (linear interpolation, 0 outside) with
    - SimpleITK: sitk.ReadTransform + sitk.Resample, from stnreg's ITK text and ANTs .mat;
    - ANTsPy: ants.apply_transforms, from stnreg's ANTs .mat and ITK text;
-   and writes each result as raw little-endian float32, i fastest (NAME.f32);
+   and writes each result as raw little-endian float32, i fastest (NAME.f32); and reads
+   stnreg's float32 .mat variant (AffineTransform_float_3_3) with SimpleITK and ANTsPy;
 2. reads stnreg's FSL .mat and LTA (and ITK files) with nitransforms, and the NiftyReg file
    with numpy, and reports each as the RAS+ matrix nitransforms uses (reference -> moving,
    i.e. the same direction as atlasToScan);
-3. writes T the other way round, for stnreg's readers: SimpleITK .tfm and .mat (double),
-   ANTsPy .mat (AffineTransform_float_3_3), all with a non-zero centre of rotation, and
-   nitransforms' FSL matrix.
+3. writes T the other way round, for stnreg's readers: SimpleITK .tfm and .mat, ANTsPy .mat
+   (from a float transform; ITK writes it as AffineTransform_double_3_3), all with a non-zero
+   centre of rotation, and nitransforms' FSL matrix.
 
 It writes MANIFEST_DIR/results.json. Exit code 3 = a package is missing (message on stdout).
 """
@@ -86,6 +87,9 @@ def run_case(case, base):
         raw_f32(p(f"{case['name']}_{key}.f32"), np.transpose(sitk.GetArrayFromImage(warped), (2, 1, 0)))
         out[key] = f"{case['name']}_{key}.f32"
         out[key + "_matrix"] = list(tx.GetParameters()) + list(tx.GetFixedParameters())
+    # Our float32 variant, through ITK's MATLAB reader (SimpleITK) and ANTs'.
+    out["sitk_antsMatFloat_params"] = list(sitk.ReadTransform(p(ours["antsMatFloat"])).GetParameters())
+    out["ants_antsMatFloat_params"] = [float(v) for v in ants.read_transform(p(ours["antsMatFloat"])).parameters]
     a_fixed = ants.image_read(atlas_path)
     a_moving = ants.image_read(scan_path)
     for key, fname in (("ants_antsMat", ours["antsMat"]), ("ants_itkText", ours["itkText"])):
@@ -124,7 +128,7 @@ def run_case(case, base):
                                      parameters=params, fixed_parameters=fixed_params)
     name = f"{case['name']}_ants_written.mat"
     ants.write_transform(atx, p(name))
-    written["ants_float_mat"] = name
+    written["ants_mat"] = name
     name = f"{case['name']}_nitransforms_written_fsl.mat"
     ntl.Affine(T, reference=ref).to_filename(p(name), fmt="fsl", moving=mov)
     written["nitransforms_fsl"] = name
