@@ -81,49 +81,62 @@ public func maskedNCC(fixed: [Float], fixedMask: [Float]?, fixedDims: SIMD3<Int>
     let padded = FFTPadding.linearCorrelationDims(fixedDims, movingDims)
     let f = weightedPowers(fixed, mask: fixedMask)
     let m = weightedPowers(moving, mask: movingMask)
-    let inputs = [f.w, f.wx, f.wx2].map { FFTPadding.zeroPadded($0, dims: fixedDims, to: padded) }
-        + [m.w, m.wx, m.wx2].map { FFTPadding.zeroPadded($0, dims: movingDims, to: padded) }
-    let s = forwardTransforms(inputs, dims: padded, threads: threads)
+    let inputs = [(f.w, fixedDims), (f.wx, fixedDims), (f.wx2, fixedDims),
+                  (m.w, movingDims), (m.wx, movingDims), (m.wx2, movingDims)]
+    let s = parallelMap(inputs.count, threads: threads) { n in
+        FFTPlanCache.shared.withPlan(dims: padded) { $0.forward(zeroPadding: inputs[n].0, dims: inputs[n].1) }
+    }
     // (fixed term, moving term) → N, Σf, Σm, Σf², Σm², Σfm
     let pairs = [(0, 3), (1, 3), (0, 4), (2, 3), (0, 5), (1, 4)]
-    let products = parallelMap(pairs.count, threads: threads) { n in
-        HalfSpectrum.conjugateProduct(s[pairs[n].0], s[pairs[n].1])
-    }
-    let sums = inverseTransforms(products, dims: padded, threads: threads)
-
     let minShift = 1 &- fixedDims
     let mapDims = fixedDims &+ movingDims &- 1
-    let maps = sums.map { shiftMap(fromCyclic: $0, period: padded, minShift: minShift, dims: mapDims).values }
+    let maps = parallelMap(pairs.count, threads: threads) { n in
+        let product = HalfSpectrum.conjugateProduct(s[pairs[n].0], s[pairs[n].1])
+        return FFTPlanCache.shared.withPlan(dims: padded) { $0.inverse(product, minShift: minShift, window: mapDims) }
+    }
+
     let count = mapDims.x * mapDims.y * mapDims.z
     let minimumOverlap = options.minimumOverlapFraction * min(f.totalWeight, m.totalWeight)
     let floor = options.relativeVarianceFloor
     var ncc = [Float](repeating: 0, count: count)
-    var overlap = [Float](repeating: 0, count: count)
-    for n in 0..<count {
-        let w = Double(maps[0][n])
-        overlap[n] = Float(w)
-        guard w >= minimumOverlap, w > 0 else { continue }
-        let sf = Double(maps[1][n]), sm = Double(maps[2][n])
-        let vf = Double(maps[3][n]) - sf * sf / w
-        let vm = Double(maps[4][n]) - sm * sm / w
-        // Images have unit variance over their masks, so vf/w is relative to that.
-        guard vf > floor * w, vm > floor * w else { continue }
-        let cov = Double(maps[5][n]) - sf * sm / w
-        ncc[n] = Float(max(-1, min(1, cov / (vf * vm).squareRoot())))
+    let overlap = maps[0]
+    ncc.withUnsafeMutableBufferPointer { out in
+        let box = UncheckedSendable(out.baseAddress!)
+        let chunks = mapDims.z
+        parallelChunks(chunks, threads: threads) { c in
+            for n in chunkRange(c, of: chunks, count: count) {
+                let w = Double(overlap[n])
+                guard w >= minimumOverlap, w > 0 else { box.value[n] = 0; continue }
+                let sf = Double(maps[1][n]), sm = Double(maps[2][n])
+                let vf = Double(maps[3][n]) - sf * sf / w
+                let vm = Double(maps[4][n]) - sm * sm / w
+                // Images have unit variance over their masks, so vf/w is relative to that.
+                guard vf > floor * w, vm > floor * w else { box.value[n] = 0; continue }
+                let cov = Double(maps[5][n]) - sf * sm / w
+                box.value[n] = Float(max(-1, min(1, cov / (vf * vm).squareRoot())))
+            }
+        }
     }
     let nccMap = ShiftMap(minShift: minShift, dims: mapDims, values: ncc)
     let overlapMap = ShiftMap(minShift: minShift, dims: mapDims, values: overlap)
 
     var best: SIMD3<Int>? = nil
     var bestValue = -Float.infinity
-    for n in 0..<count where Double(overlap[n]) >= minimumOverlap && overlap[n] > 0 {
-        let shift = nccMap.shift(at: n)
-        if let limit = options.maximumShift,
-           abs(shift.x) > limit.x || abs(shift.y) > limit.y || abs(shift.z) > limit.z { continue }
-        if ncc[n] > bestValue { bestValue = ncc[n]; best = shift }
+    let limit = options.maximumShift ?? mapDims
+    var n = 0
+    for k in 0..<mapDims.z {
+        for j in 0..<mapDims.y {
+            for i in 0..<mapDims.x {
+                defer { n += 1 }
+                let shift = minShift &+ SIMD3(i, j, k)
+                guard Double(overlap[n]) >= minimumOverlap, overlap[n] > 0, ncc[n] > bestValue,
+                      abs(shift.x) <= limit.x, abs(shift.y) <= limit.y, abs(shift.z) <= limit.z else { continue }
+                bestValue = ncc[n]; best = shift
+            }
+        }
     }
-    // A shift that only qualifies by overlap but is flat has NCC 0; keep it as "best" only
-    // if nothing correlates positively, which is still the honest maximum of the map.
+    // A flat shift that qualifies by overlap has NCC 0: it is the best only when no shift
+    // correlates positively, which is still the maximum of the map.
     return MaskedNCCResult(ncc: nccMap, overlap: overlapMap, minimumOverlap: minimumOverlap,
                            bestShift: best, bestNCC: best == nil ? 0 : bestValue)
 }

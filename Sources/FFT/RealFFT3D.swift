@@ -90,6 +90,55 @@ public final class RealFFT3D: @unchecked Sendable {
         return HalfSpectrum(dims: dims, values: values)
     }
 
+    /// The forward DFT of `x` (shape `dims ≤ self.dims`) zero-padded at the origin to
+    /// `self.dims`, padding straight into the FFTW buffer (no padded copy).
+    func forward(zeroPadding x: [Float], dims small: SIMD3<Int>) -> HalfSpectrum {
+        precondition(x.count == small.x * small.y * small.z, "array of \(x.count) values is not of shape \(small)")
+        precondition(small.x <= dims.x && small.y <= dims.y && small.z <= dims.z, "cannot pad \(small) to \(dims)")
+        let nc = spectrumDims.x * dims.y * dims.z
+        lock.lock(); defer { lock.unlock() }
+        real.update(repeating: 0, count: realCount)
+        x.withUnsafeBufferPointer { src in
+            for k in 0..<small.z {
+                for j in 0..<small.y {
+                    (real + dims.x * (j + dims.y * k)).update(from: src.baseAddress! + small.x * (j + small.y * k), count: small.x)
+                }
+            }
+        }
+        fftwf_execute(forwardPlan)
+        let values = [SIMD2<Float>](unsafeUninitializedCapacity: nc) { buf, count in
+            for n in 0..<nc { buf[n] = SIMD2(complex[n].0, complex[n].1) }
+            count = nc
+        }
+        return HalfSpectrum(dims: dims, values: values)
+    }
+
+    /// The normalised inverse DFT of `spectrum`, read out for the cyclic shifts
+    /// `minShift ..< minShift + window` (shift `s` is cyclic index `s mod dims`), i fastest.
+    func inverse(_ spectrum: HalfSpectrum, minShift: SIMD3<Int>, window: SIMD3<Int>) -> [Float] {
+        precondition(spectrum.dims == dims, "inverse FFT of shape \(dims) given a spectrum of shape \(spectrum.dims)")
+        let scale = 1 / Float(realCount)
+        func wrapped(_ lo: Int, _ count: Int, _ p: Int) -> [Int] { (0..<count).map { (((lo + $0) % p) + p) % p } }
+        let wi = wrapped(minShift.x, window.x, dims.x), wj = wrapped(minShift.y, window.y, dims.y)
+        let wk = wrapped(minShift.z, window.z, dims.z)
+        lock.lock(); defer { lock.unlock() }
+        spectrum.values.withUnsafeBufferPointer { src in
+            for m in 0..<src.count { complex[m] = (src[m].x, src[m].y) }
+        }
+        fftwf_execute(inversePlan)
+        let count = window.x * window.y * window.z
+        return [Float](unsafeUninitializedCapacity: count) { buf, initialised in
+            var n = 0
+            for k in wk {
+                for j in wj {
+                    let row = real + dims.x * (j + dims.y * k)
+                    for i in wi { buf[n] = row[i] * scale; n += 1 }
+                }
+            }
+            initialised = count
+        }
+    }
+
     /// The inverse DFT of `spectrum`, divided by `realCount`, so that it undoes ``forward(_:)``.
     ///
     /// Only the half spectrum is used; the imaginary parts of the self-conjugate bins
