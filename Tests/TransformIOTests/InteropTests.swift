@@ -193,12 +193,16 @@ import VolumeCore
         switch process.terminationStatus {
         case 0: return
         case 127:
-            Issue.record("python3 not found: install Python 3, then python3 -m pip install -r .ci/requirements.txt (SimpleITK antspyx nitransforms nibabel)")
+            throw ScriptFailure(description: "python3 not found: install Python 3, then python3 -m pip install -r .ci/requirements.txt (SimpleITK antspyx nitransforms nibabel)")
         case 3:
-            Issue.record(Comment(rawValue: out.trimmingCharacters(in: .whitespacesAndNewlines)))
+            throw ScriptFailure(description: out.trimmingCharacters(in: .whitespacesAndNewlines))
         default:
-            Issue.record("interop_transforms.py failed (exit \(process.terminationStatus)):\n\(out.suffix(2000))\n\(err.suffix(4000))")
+            throw ScriptFailure(description: "interop_transforms.py failed (exit \(process.terminationStatus)): \(out.suffix(2000)) \(err.suffix(4000))")
         }
-        throw CancellationError()
+    }
+
+    /// Why the interop script could not run (a missing interpreter or package names the fix).
+    struct ScriptFailure: Error, CustomStringConvertible {
+        var description: String
     }
 }
