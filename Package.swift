@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(name: "stnreg", dependencies: ["STNCommands"]),
 
         // Benchmarks (release builds only; not part of `swift test`).
-        .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity"]),
+        .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows"]),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["VolumeCore"], path: "Tests/TestSupport"),

@@ -1,4 +1,5 @@
 import Foundation
+import VolumeCore
 
 // stnbench: release-mode benchmarks, apart from `swift test`.
 //   swift run -c release stnbench io [runs]
@@ -9,8 +10,16 @@ do {
     switch which {
     case "io":
         try runIOBenchmark(runs: runs)
+    case "accuracy":
+        // stnbench accuracy [default|hard|extreme|all] [cases] [seed] [protocol]
+        let preset = args.count > 1 ? args[1] : "all"
+        let cases = args.count > 2 ? Int(args[2]) ?? 12 : 12
+        let seed = args.count > 3 ? UInt64(args[3]) ?? 1 : 1
+        let proto = args.count > 4 ? args[4] : nil
+        try runAccuracyBenchmark(presetNames: preset == "all" ? ["default", "hard", "extreme"] : [preset],
+                                 casesPerPreset: cases, seed: seed, protocolName: proto, threads: ThreadPolicy.defaultThreadCount)
     default:
-        print("usage: stnbench io [runs]")
+        print("usage: stnbench io [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol]")
         exit(which == "help" ? 0 : 2)
     }
 } catch {

@@ -1,0 +1,199 @@
+import Foundation
+import NIfTIIO
+import Registration
+import Sampling
+import VolumeCore
+import Workflows
+
+/// Issue 3's accuracy benchmark: seeded random affines applied to the TestVolumes scans,
+/// registered back to the atlas, target registration error measured without trusting any
+/// transform convention.
+///
+/// For scan S and a random world affine P (about the brain centre), the perturbed scan is
+/// S'(z) = S(P⁻¹z)·bias(z) + noise. Three coordinate maps C (value = world x, y or z of each
+/// voxel of S) are perturbed the same way (C', no bias or noise). `stnreg align S' atlas` gives a
+/// transform; `stnreg apply` of that transform to C' gives, at each atlas voxel, the point of S
+/// it was matched to. The truth is `stnreg apply` of a reference transform T_ref to C:
+/// T_ref = identity for the atlas image itself (exact ground truth), and for another subject
+/// T_ref = stnreg's registration of the unperturbed S (so the error there is consistency under
+/// perturbation, not accuracy against an unknown anatomy). TRE = mean |difference| (mm) over
+/// the atlas brain mask; success = TRE < 2 mm.
+struct AccuracyPreset {
+    var name: String
+    var maxDegrees: Double
+    var maxTranslationMM: Double
+    var maxScale: Double
+    var maxShear: Double
+
+    static let all: [AccuracyPreset] = [
+        AccuracyPreset(name: "default", maxDegrees: 20, maxTranslationMM: 15, maxScale: 0.10, maxShear: 0.05),
+        AccuracyPreset(name: "hard", maxDegrees: 45, maxTranslationMM: 30, maxScale: 0.10, maxShear: 0.05),
+        AccuracyPreset(name: "extreme", maxDegrees: 90, maxTranslationMM: 30, maxScale: 0.10, maxShear: 0.05),
+    ]
+}
+
+struct AccuracyCase {
+    var scanName: String
+    var tre: Double
+    var tre95: Double
+    var seconds: Double
+    var flags: [QualityFlag]
+    var maxRotation: Double
+}
+
+func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt64, protocolName: String?, threads: Int) throws {
+    let tv = repoFolder() + "/TestVolumes"
+    let atlasPath = tv + "/mni152_t1_2mm.nii.gz"
+    let maskVolume = try NIfTIReader.readVolume(tv + "/mni152_brainmask_2mm.nii.gz")
+    let atlas = try NIfTIReader.readVolume(atlasPath)
+    let scans = ["mni152_t1_2mm", "colin27_t1_2mm", "colin27_brain_2mm"]
+    let work = NSTemporaryDirectory() + "/stnbench-accuracy-\(getpid())"
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: work) }
+
+    // Reference (unperturbed) truth coordinate maps on the atlas grid, per scan.
+    var truthMaps: [String: [Volume]] = [:]
+    for name in scans {
+        let s = try NIfTIReader.readVolume(tv + "/\(name).nii.gz")
+        let refT: Affine
+        if name == "mni152_t1_2mm" {
+            refT = .identity
+        } else {
+            let job = AlignJob(scanPath: tv + "/\(name).nii.gz", atlasPath: atlasPath, prefix: work + "/ref_\(name)",
+                               protocolName: protocolName, threads: threads, commandLine: ["stnbench"])
+            refT = try job.run().record.atlasToScan
+        }
+        truthMaps[name] = try applyToCoordinateMaps(coordinateMaps(s.grid), grid: s.grid, atlasToScan: refT,
+                                                    atlas: atlas.grid, work: work, tag: "ref_\(name)", threads: threads)
+    }
+
+    print("accuracy benchmark: atlas mni152_t1_2mm, scans \(scans.joined(separator: ", ")); seed \(seed); \(threads) threads; protocol \(protocolName ?? RegistrationProtocol.defaultName)")
+    for preset in AccuracyPreset.all where presetNames.contains(preset.name) {
+        var rng = SeededGenerator(seed: seed &+ UInt64(preset.name.utf8.reduce(0) { $0 &* 31 &+ UInt32($1) }))
+        var results: [AccuracyCase] = []
+        for c in 0..<casesPerPreset {
+            let name = scans[c % scans.count]
+            let s = try NIfTIReader.readVolume(tv + "/\(name).nii.gz")
+            let centre = ImagePreparation.centreOfMass(s) ?? s.grid.centreWorld
+            let d = Decomposition(
+                translation: SIMD3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * preset.maxTranslationMM,
+                rotationDegrees: SIMD3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * preset.maxDegrees,
+                scale: SIMD3(1 + rng.uniform(-1, 1) * preset.maxScale, 1 + rng.uniform(-1, 1) * preset.maxScale, 1 + rng.uniform(-1, 1) * preset.maxScale),
+                shear: SIMD3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * preset.maxShear)
+            let p = Affine.translation(centre) * d.affine * Affine.translation(-centre)
+            let pInv = p.inverse!
+            // The perturbed scan lives on a grid covering the moved brain (cube around the moved centre).
+            let side = Int((Double(max(s.dims.x, s.dims.y, s.dims.z)) * 1.25).rounded())
+            let spacing = s.grid.spacingMM.x
+            let movedCentre = p.apply(s.grid.centreWorld)
+            let grid = Grid(dims: SIMD3(side, side, side), spacingMM: SIMD3(repeating: spacing),
+                            origin: movedCentre - SIMD3(repeating: Double(side - 1) * spacing / 2))
+            var perturbed = resample(s, onto: grid, atlasToScan: pInv, threads: threads)
+            addBiasAndNoise(&perturbed, rng: &rng)
+            let scanPath = work + "/case\(c).nii.gz"
+            try NIfTIWriter.write(perturbed, to: scanPath, datatype: .float32)
+            let job = AlignJob(scanPath: scanPath, atlasPath: atlasPath, prefix: work + "/case\(c)",
+                               protocolName: protocolName, threads: threads, commandLine: ["stnbench"])
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let outcome = try job.run()
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            // Coordinate maps of S, perturbed exactly like the scan, then warped by stnreg apply.
+            let cPrime = coordinateMaps(s.grid).map { resample($0, onto: grid, atlasToScan: pInv, threads: threads) }
+            let found = try applyMaps(cPrime, transformPath: outcome.outputs["transform"]!, atlas: atlas.grid, work: work, tag: "case\(c)", threads: threads)
+            let (mean, p95) = treOverMask(found, truthMaps[name]!, mask: maskVolume)
+            results.append(AccuracyCase(scanName: name, tre: mean, tre95: p95, seconds: seconds, flags: outcome.record.flags,
+                                        maxRotation: d.rotationAngleDegrees))
+            print(String(format: "  %@ case %2d  %-18@ rot %5.1f°  TRE %7.3f mm (p95 %7.3f)  %5.2f s  %@", preset.name, c, name,
+                         d.rotationAngleDegrees, mean, p95, seconds, outcome.record.flags.map(\.rawValue).joined(separator: ",")))
+        }
+        summarise(preset: preset.name, results)
+    }
+}
+
+func summarise(preset: String, _ r: [AccuracyCase]) {
+    let tres = r.map(\.tre).sorted()
+    let success = r.filter { $0.tre < 2 }.count
+    let times = r.map(\.seconds).sorted()
+    let self_ = r.filter { $0.scanName == "mni152_t1_2mm" }.map(\.tre)
+    let cross = r.filter { $0.scanName != "mni152_t1_2mm" }.map(\.tre)
+    func mean(_ a: [Double]) -> Double { a.isEmpty ? .nan : a.reduce(0, +) / Double(a.count) }
+    let p95 = tres[min(tres.count - 1, Int((0.95 * Double(tres.count - 1)).rounded()))]
+    print(String(format: "%@: %d cases  success %d/%d (%.0f %%)  mean TRE %.3f mm (exact truth %.3f, cross-subject %.3f)  p95 of case TRE %.3f mm  median time %.2f s",
+                 preset, r.count, success, r.count, 100 * Double(success) / Double(r.count), mean(tres), mean(self_), mean(cross), p95, times[times.count / 2]))
+}
+
+/// Three volumes whose voxel values are the world x, y, z (mm) of each voxel centre.
+func coordinateMaps(_ g: Grid) -> [Volume] {
+    var maps = [Volume(grid: g), Volume(grid: g), Volume(grid: g)]
+    for k in 0..<g.dims.z {
+        for j in 0..<g.dims.y {
+            for i in 0..<g.dims.x {
+                let w = g.voxelToWorld.apply(SIMD3(Double(i), Double(j), Double(k)))
+                let n = g.index(i, j, k)
+                maps[0].voxels[n] = Float(w.x); maps[1].voxels[n] = Float(w.y); maps[2].voxels[n] = Float(w.z)
+            }
+        }
+    }
+    return maps
+}
+
+/// Writes `maps` and applies a transform file to them with `stnreg apply` (ApplyJob) onto the atlas grid.
+func applyMaps(_ maps: [Volume], transformPath: String, atlas: Grid, work: String, tag: String, threads: Int) throws -> [Volume] {
+    let refPath = work + "/atlasgrid.nii.gz"
+    if !FileManager.default.fileExists(atPath: refPath) {
+        try NIfTIWriter.write(Volume(grid: atlas), to: refPath, datatype: .uint8)
+    }
+    var out: [Volume] = []
+    for (a, m) in maps.enumerated() {
+        let inPath = work + "/\(tag)_coord\(a).nii.gz", outPath = work + "/\(tag)_coord\(a)_warped.nii.gz"
+        try NIfTIWriter.write(m, to: inPath, datatype: .float32)
+        try ApplyJob(transformPath: transformPath, movingPath: inPath, referencePath: refPath, outputPath: outPath, threads: threads).run()
+        out.append(try NIfTIReader.readVolume(outPath))
+    }
+    return out
+}
+
+/// The truth maps for a known transform, through the same write-record-and-apply path.
+func applyToCoordinateMaps(_ maps: [Volume], grid: Grid, atlasToScan: Affine, atlas: Grid, work: String, tag: String, threads: Int) throws -> [Volume] {
+    let json = """
+    {"format": "stnreg-transform", "version": 1, "atlasToScan": \(atlasToScan.rows4x4)}
+    """
+    let path = work + "/\(tag)_truth.json"
+    try json.write(toFile: path, atomically: true, encoding: .utf8)
+    return try applyMaps(maps, transformPath: path, atlas: atlas, work: work, tag: tag, threads: threads)
+}
+
+/// Mean and 95th percentile of |found − truth| over the mask voxels.
+func treOverMask(_ found: [Volume], _ truth: [Volume], mask: Volume) -> (Double, Double) {
+    var errors: [Double] = []
+    for n in 0..<mask.voxels.count where mask.voxels[n] > 0 {
+        let d = SIMD3(Double(found[0].voxels[n] - truth[0].voxels[n]), Double(found[1].voxels[n] - truth[1].voxels[n]),
+                      Double(found[2].voxels[n] - truth[2].voxels[n]))
+        errors.append(length(d))
+    }
+    errors.sort()
+    let mean = errors.reduce(0, +) / Double(max(1, errors.count))
+    return (mean, errors.isEmpty ? .nan : errors[Int(0.95 * Double(errors.count - 1))])
+}
+
+/// A smooth multiplicative bias (±20 %, low-order polynomial in normalised coordinates) and
+/// Gaussian noise (2 % of the 99th percentile).
+func addBiasAndNoise(_ v: inout Volume, rng: inout SeededGenerator) {
+    let c = (0..<9).map { _ in rng.uniform(-1, 1) }
+    let d = v.dims
+    var sorted = v.voxels.filter { $0 > 0 }
+    sorted.sort()
+    let top = sorted.isEmpty ? 1 : Double(sorted[Int(0.99 * Double(sorted.count - 1))])
+    let sigma = 0.02 * top
+    for k in 0..<d.z {
+        for j in 0..<d.y {
+            for i in 0..<d.x {
+                let u = 2 * Double(i) / Double(d.x - 1) - 1, w = 2 * Double(j) / Double(d.y - 1) - 1, z = 2 * Double(k) / Double(d.z - 1) - 1
+                let poly = c[0] * u + c[1] * w + c[2] * z + c[3] * u * w + c[4] * w * z + c[5] * u * z + c[6] * u * u + c[7] * w * w + c[8] * z * z
+                let bias = exp(0.2 * poly / 3)
+                let n = v.grid.index(i, j, k)
+                v.voxels[n] = Float(max(0, Double(v.voxels[n]) * bias + sigma * rng.gaussian()))
+            }
+        }
+    }
+}
