@@ -27,18 +27,20 @@ func runSimilarityBenchmark(runs: Int = 7) {
     }
 
     print("")
-    print("LNCC value + gradient (7 windowed sums), \(threads) threads, atlas prepared once")
-    print(pad("size", 8) + pad("r", 4) + pad("running", 12) + pad("fft", 12))
+    print("LNCC value + gradient (7 windowed sums), atlas prepared once")
+    print(pad("size", 8) + pad("r", 4) + pad("threads", 9) + pad("running", 12) + pad("fft", 12))
     for n in [64, 96] {
         let grid = Grid(dims: SIMD3(repeating: n), spacingMM: .one)
         let atlas = Volume(grid: grid, voxels: Phantom.benchNoise(count: grid.voxelCount, seed: 2))
         let warped = Phantom.benchNoise(count: grid.voxelCount, seed: 3)
         for r in [2, 4] {
-            let pr = LocalNCC(radius: r, method: .runningSums, threads: threads).prepare(atlas: atlas, mask: nil)
-            let pf = LocalNCC(radius: r, method: .fft, threads: threads).prepare(atlas: atlas, mask: nil)
-            let tr = medianMS(runs) { _ = pr.evaluate(warped: warped) }
-            let tf = medianMS(runs) { _ = pf.evaluate(warped: warped) }
-            print(pad("\(n)³", 8) + pad("\(r)", 4) + pad(f(tr), 12) + pad(f(tf), 12))
+            for t in Set([1, threads]).sorted() {
+                let pr = LocalNCC(radius: r, method: .runningSums, threads: t).prepare(atlas: atlas, mask: nil)
+                let pf = LocalNCC(radius: r, method: .fft, threads: t).prepare(atlas: atlas, mask: nil)
+                let tr = medianMS(runs) { _ = pr.evaluate(warped: warped) }
+                let tf = medianMS(runs) { _ = pf.evaluate(warped: warped) }
+                print(pad("\(n)³", 8) + pad("\(r)", 4) + pad("\(t)", 9) + pad(f(tr), 12) + pad(f(tf), 12))
+            }
         }
     }
 
