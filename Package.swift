@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CNIfTI", path: "Sources/CNIfTI"),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f"),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
 
         // SHA-256 through OpenSSL's libcrypto (light to build, unlike swift-crypto).
         .target(name: "Hashing", dependencies: ["CCrypto"]),
@@ -32,6 +34,11 @@ let package = Package(
         .target(name: "FFT", dependencies: ["VolumeCore", "CFFTW"]),
         .target(name: "Similarity", dependencies: ["VolumeCore", "FFT"]),
         .target(name: "TransformIO", dependencies: ["VolumeCore"]),
+        .target(name: "Network", dependencies: ["VolumeCore", "CBLAS"]),
+
+        // Audit log (knows nothing of imaging) and quick-look images for review.
+        .target(name: "AuditLog", dependencies: ["Hashing"]),
+        .target(name: "QuickLook", dependencies: ["VolumeCore", "CPNG"]),
 
         // Registration pipeline: initialisation, search, refinement, protocols.
         .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT"]),
@@ -41,13 +48,13 @@ let package = Package(
 
         // Command line.
         .target(name: "STNCommands", dependencies: [
-            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing", "Workflows",
+            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing", "Workflows", "AuditLog", "QuickLook",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stnreg", dependencies: ["STNCommands"]),
 
         // Benchmarks (release builds only; not part of `swift test`).
-        .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows"]),
+        .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows", "Network", "AuditLog"]),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["VolumeCore"], path: "Tests/TestSupport"),
@@ -60,6 +67,9 @@ let package = Package(
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing", "TestSupport"]),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "TransformIO", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "Hashing", "TestSupport"]),
+        .testTarget(name: "QuickLookTests", dependencies: ["QuickLook", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )

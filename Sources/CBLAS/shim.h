@@ -1,0 +1,2 @@
+// OpenBLAS (Debian libopenblas-dev): CBLAS interface and thread control.
+#include <cblas.h>
