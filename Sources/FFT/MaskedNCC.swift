@@ -164,3 +164,17 @@ private func weightedPowers(_ x: [Float], mask: [Float]?) -> (w: [Float], wx: [F
     }
     return (w, wx, wx2, sw)
 }
+
+/// The world translation (mm) implied by a voxel shift between two grids with the same
+/// linear part (spacing and orientation), e.g. the working grids of atlas and scan.
+///
+/// With fixed = atlas and moving = scan, fixed voxel `x` at world `p = L·x + o_f` matches
+/// moving voxel `x + s` at `q = L·(x + s) + o_m`, so `q = p + L·s + (o_m − o_f)`: the
+/// result is the translation `t` of `atlasToScan = (I, t)` (DESIGN.md: `warped(x) = scan(T·x)`).
+/// Traps when the linear parts differ by more than 1e-6 (resample onto a common grid first).
+public func worldTranslation(ofShift s: SIMD3<Int>, fixedGrid: Grid, movingGrid: Grid) -> SIMD3<Double> {
+    let lf = fixedGrid.voxelToWorld.linear, lm = movingGrid.voxelToWorld.linear
+    precondition(Matrix3.maxAbsDifference(lf, lm) <= 1e-6,
+                 "voxel shifts map to world translations only between grids with the same spacing and orientation")
+    return lf * SIMD3<Double>(s) + (movingGrid.voxelToWorld.translation - fixedGrid.voxelToWorld.translation)
+}

@@ -67,6 +67,24 @@ struct MaskedNCCTests {
         }
     }
 
+    @Test func bestShiftGivesTheWorldTranslationOfAtlasToScan() throws {
+        // One phantom on a world grid; atlas and scan are crops with different origins, so
+        // atlasToScan is the identity: scan(T·p) = atlas(p) at every world point p.
+        let spacing = SIMD3<Double>(2, 2, 2)
+        let big = Phantom.blobs(grid: Grid(dims: SIMD3(20, 20, 20), spacingMM: spacing, origin: SIMD3(-10, 5, 0)))
+        let da = SIMD3(14, 14, 14), ds = SIMD3(12, 14, 13)
+        let oa = SIMD3(4, 2, 3), os = SIMD3(1, 4, 0)
+        let atlasGrid = Grid(dims: da, spacingMM: spacing, origin: big.grid.voxelToWorld.apply(SIMD3<Double>(oa)))
+        let scanGrid = Grid(dims: ds, spacingMM: spacing, origin: big.grid.voxelToWorld.apply(SIMD3<Double>(os)))
+        let atlas = FFTPadding.cropped(big.voxels, from: big.dims, origin: oa, dims: da)
+        let scan = FFTPadding.cropped(big.voxels, from: big.dims, origin: os, dims: ds)
+        let r = maskedNCC(fixed: atlas, fixedMask: nil, fixedDims: da, moving: scan, movingMask: nil, movingDims: ds)
+        let s = try #require(r.bestShift)
+        #expect(s == oa &- os)
+        let t = worldTranslation(ofShift: s, fixedGrid: atlasGrid, movingGrid: scanGrid)
+        #expect(maxAbs(t) < 1e-9)
+    }
+
     @Test func tinyOverlapsNeverWin() {
         let dims = SIMD3(8, 8, 8)
         let f = FFTReference.randomArray(dims, seed: 41), m = FFTReference.randomArray(dims, seed: 42)
