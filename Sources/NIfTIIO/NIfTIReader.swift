@@ -1,4 +1,3 @@
-internal import CNIfTI
 import Foundation
 import VolumeCore
 
