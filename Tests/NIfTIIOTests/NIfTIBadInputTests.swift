@@ -77,7 +77,7 @@ struct NIfTIBadInputTests {
     }
 
     @Test func emptyFile() throws {
-        FileManager.default.createFile(atPath: dir + "/empty.nii", contents: Data())
+        #expect(FileManager.default.createFile(atPath: dir + "/empty.nii", contents: Data()))
         expectReadError(.truncated, dir + "/empty.nii", mentions: "empty")
     }
 
