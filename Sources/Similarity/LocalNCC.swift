@@ -126,21 +126,22 @@ public struct PreparedLocalNCC: PreparedSimilarity {
                 let (a, b, c, e, p) = out.value
                 var value = 0.0
                 for n in chunkRange(chunk, of: chunks, count: count) {
-                    let cnt = Double(counts[n])
+                    let invN = 1 / Double(counts[n])
                     let si = Double(sI[n]), sj = Double(sJ[n])
-                    let cross = Double(sIJ[n]) - si * sj / cnt
-                    let varI = max(0, Double(sII[n]) - si * si / cnt)
+                    let cross = Double(sIJ[n]) - si * sj * invN
+                    let varI = max(0, Double(sII[n]) - si * si * invN)
                     let varJ = Double(vJ[n])
                     let d = varI * varJ + eps
                     let omega = w.map { Double($0[n]) } ?? uw
                     guard d > 0 else { a[n] = 0; b[n] = 0; c[n] = 0; e[n] = 0; continue }
-                    value += omega * cross * cross / d
-                    let alpha = omega * 2 * cross / d
-                    let beta = omega * 2 * cross * cross * varJ / (d * d)
+                    let invD = 1 / d
+                    let alpha = omega * 2 * cross * invD
+                    let beta = alpha * cross * varJ * invD
+                    value += omega * cross * cross * invD
                     a[n] = Float(alpha)
-                    b[n] = Float(alpha * sj / cnt)
+                    b[n] = Float(alpha * sj * invN)
                     c[n] = Float(beta)
-                    e[n] = Float(beta * si / cnt)
+                    e[n] = Float(beta * si * invN)
                 }
                 p[chunk] = value
             }

@@ -142,14 +142,17 @@ public struct BoxWindow: Sendable {
                 initialised = v.count
             }
         }
-        // Pass along k: whole rows slide with stride nx·ny, one j per chunk.
+        // Pass along k: contiguous runs of each plane slide with stride nx·ny; a few long runs
+        // per chunk stream better than one row of nx per chunk.
+        let runs = min(8, plane)
         return alongJ.withUnsafeBufferPointer { src in
             [Float](unsafeUninitializedCapacity: v.count) { buf, initialised in
                 let out = UncheckedSendable(buf.baseAddress!)
-                parallelChunks(ny, threads: threads) { j in
-                    var acc = [Double](repeating: 0, count: nx)
-                    slide(src: src.baseAddress! + nx * j, dst: out.value + nx * j,
-                          lines: nz, stride: plane, width: nx, radius: r, acc: &acc)
+                parallelChunks(runs, threads: threads) { c in
+                    let part = chunkRange(c, of: runs, count: plane)
+                    var acc = [Double](repeating: 0, count: part.count)
+                    slide(src: src.baseAddress! + part.lowerBound, dst: out.value + part.lowerBound,
+                          lines: nz, stride: plane, width: part.count, radius: r, acc: &acc)
                 }
                 initialised = v.count
             }
