@@ -1,0 +1,56 @@
+import Foundation
+@testable import Registration
+import Sampling
+import Testing
+import TestSupport
+import VolumeCore
+
+struct RefinementGradientTests {
+    /// A level with a smooth phantom atlas and a moved, differently sampled scan.
+    func level() -> WorkingLevel {
+        let ag = Grid(dims: SIMD3(14, 16, 12), spacingMM: SIMD3(6, 6, 6), origin: SIMD3(-40, -45, -33))
+        let atlas = Phantom.blobs(grid: ag)
+        let sg = Grid(dims: SIMD3(18, 17, 16), spacingMM: SIMD3(5, 5.5, 5), origin: SIMD3(-44, -46, -40))
+        let t = Decomposition(translation: SIMD3(2, -1, 3), rotationDegrees: SIMD3(4, -3, 5)).affine
+        let scan = resample(atlas, onto: sg, atlasToScan: t.inverse!)
+        func normalised(_ v: Volume) -> Volume {
+            ImagePreparation.robustNormalise(v, percentiles: (1, 99)).volume
+        }
+        let a = normalised(atlas)
+        return WorkingLevel(spacingMM: 6, atlas: a, mask: ImagePreparation.mask(a, threshold: 0.05, dilation: 1), scan: normalised(scan))
+    }
+
+    @Test(arguments: TransformModel.allCases)
+    func parameterGradientMatchesFiniteDifferences(model: TransformModel) {
+        let lv = level()
+        let start = Decomposition(translation: SIMD3(1, 0.5, -0.7), rotationDegrees: SIMD3(2, 1, -1)).affine
+        let params = AffineParameters(start: start, centre: SIMD3(0, -2, 1), radiusMM: 40, model: model)
+        var rng = SeededGenerator(seed: 7)
+        let theta = (0..<params.freeCount).map { _ in rng.uniform(-0.02, 0.02) }
+        let loss: ([Double]) -> Double = { th in
+            Refinement.lossAndGradient(level: lv, atlasToScan: params.transform(th), threads: 1).0
+        }
+        let (_, dT) = Refinement.lossAndGradient(level: lv, atlasToScan: params.transform(theta), threads: 1)
+        let analytic = params.chain(dT, at: theta)
+        let numeric = GradientCheck.numerical(theta, h: 1e-4, loss)
+        let err = GradientCheck.maxRelativeError(analytic, numeric, floor: 1e-3)
+        #expect(err < 0.02, "analytic \(analytic) numeric \(numeric)")
+    }
+
+    @Test func updateIsIdentityAtZeroAndRigidStaysRigid() throws {
+        let c = SIMD3(3.0, -4, 5)
+        #expect(Affine.maxAbsDifference(AffineParameters.update([Double](repeating: 0, count: 12), centre: c, radiusMM: 50), .identity) < 1e-15)
+        let p = AffineParameters(start: .identity, centre: c, radiusMM: 50, model: .rigid)
+        let t = p.transform([0.3, -0.2, 0.1, 0.05, 0.02, -0.04])
+        let d = try #require(Decomposition(t))
+        #expect(maxAbs(d.scale - SIMD3(1, 1, 1)) < 1e-12)
+        #expect(maxAbs(d.shear) < 1e-12)
+        // The centre moves only by the translation ρ·τ.
+        #expect(maxAbs(t.apply(c) - (c + 50 * SIMD3(0.05, 0.02, -0.04))) < 1e-12)
+    }
+
+    @Test func rodriguesMatchesEulerForAxisRotations() {
+        let r = AffineParameters.rotation(SIMD3(0, 0, Double.pi / 2))
+        #expect(Matrix3.maxAbsDifference(r, Decomposition.rotationMatrix(degrees: SIMD3(0, 0, 90))) < 1e-12)
+    }
+}
