@@ -120,6 +120,20 @@ struct MaskedNCCTests {
         #expect(r.ncc.values.allSatisfy { $0 == 0 })
     }
 
+    @Test func preparedFixedSideGivesTheSameBitsForEachMovingImage() {
+        let df = SIMD3(7, 6, 5), dm = SIMD3(6, 6, 4)
+        let f = FFTReference.randomArray(df, seed: 47), mf = Self.randomMask(df, seed: 48, keep: 0.7)
+        let search = MaskedNCCSearch(fixed: f, fixedMask: mf, fixedDims: df, movingDims: dm, threads: 1)
+        #expect(search.paddedDims == SIMD3(12, 12, 8))
+        for seed in [49, 50] as [UInt64] {
+            let m = FFTReference.randomArray(dm, seed: seed)
+            let prepared = search.search(moving: m, movingMask: nil, threads: 2)
+            let direct = maskedNCC(fixed: f, fixedMask: mf, fixedDims: df, moving: m, movingMask: nil, movingDims: dm, threads: 1)
+            #expect(prepared.ncc.values.bits == direct.ncc.values.bits)
+            #expect(prepared.bestShift == direct.bestShift)
+        }
+    }
+
     @Test func identicalBitsForOneAndTwoThreads() {
         let df = SIMD3(9, 7, 8), dm = SIMD3(7, 8, 6)
         let f = FFTReference.randomArray(df, seed: 44), m = FFTReference.randomArray(dm, seed: 45)
