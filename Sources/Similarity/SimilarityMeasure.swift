@@ -13,10 +13,13 @@ public protocol SimilarityMeasure: Sendable {
     /// Precomputes everything that depends on the atlas and mask only, for repeated
     /// evaluations against the same atlas (refinement calls it hundreds of times).
     func prepare(atlas: Volume, mask: [Float]?) -> Prepared
+
+    /// Value and ∂value/∂warped in one call. The default prepares the atlas each time;
+    /// prefer ``prepare(atlas:mask:)`` when the atlas is reused.
+    func evaluate(warped: [Float], atlas: Volume, mask: [Float]?) -> (value: Double, gradient: [Float])
 }
 
 extension SimilarityMeasure {
-    /// Value and ∂value/∂warped in one call (prepares the atlas each time).
     public func evaluate(warped: [Float], atlas: Volume, mask: [Float]?) -> (value: Double, gradient: [Float]) {
         prepare(atlas: atlas, mask: mask).evaluate(warped: warped)
     }
