@@ -21,7 +21,7 @@ enum Refinement {
     static func similarity(level: WorkingLevel, atlasToScan: Affine, threads: Int) -> Double {
         let map = targetVoxelToScanVoxel(target: level.atlas.grid, scan: level.scan.grid, atlasToScan: atlasToScan)
         let warped = level.sampler.warp(onto: level.atlas.grid, voxelMap: map, threads: threads)
-        return LevelMetric.value(warped: warped.voxels, level: level, threads: threads)
+        return level.metric.evaluate(warped: warped.voxels).value
     }
 
     /// Loss `−S` and its gradient with respect to the 12 entries of `atlasToScan`
@@ -30,7 +30,7 @@ enum Refinement {
         let grid = level.atlas.grid
         let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: atlasToScan)
         let w = level.sampler.warpWithGradient(onto: grid, voxelMap: map, threads: threads)
-        let (s, dS) = LevelMetric.valueAndGradient(warped: w.warped.voxels, level: level, threads: threads)
+        let (s, dS) = level.metric.evaluate(warped: w.warped.voxels)
         let dL = Volume(grid: grid, voxels: dS.map { -$0 })
         let g = TrilinearSampler.affineGradient(dLossdWarped: dL, spatialGradient: w.spatialGradient, threads: threads)
             .atlasToScan(target: grid, scan: level.scan.grid)

@@ -81,7 +81,8 @@ public enum Registration {
         }
         let searchSpacing = p.initialisation.searchSpacingMM
         let spacings = p.levels.map(\.spacingMM) + [searchSpacing]
-        let pyramid = Pyramid(atlas: atlasN, scan: scanN, spacings: spacings, threads: threads)
+        let pyramid = Pyramid(atlas: atlasN, scan: scanN, spacings: spacings, similarity: p.similarity,
+                              lnccRadius: p.lnccRadius, threads: threads)
         let radius = max(10, ImagePreparation.radiusOfGyration(pyramid[searchSpacing].atlas, centre: atlasCentre))
         timings["prepare"] = clock.lap()
         progress?("prepared \(p.levels.count) levels (\(p.levels.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")))")

@@ -7,9 +7,9 @@ import VolumeCore
 ///
 /// Candidates are rotations about the atlas centre of mass by Euler angles
 /// `R = Rz·Ry·Rx` on a grid `−max, −max+step, …, max` per axis (duplicates removed). Each
-/// candidate maps the atlas centre to the scan centre; its translation is then re-estimated by
-/// the FFT translation search, and it is scored by the similarity on the search level. The best
-/// few are refined briefly (rigid + isotropic scale) and the best refined one wins.
+/// candidate maps the atlas centre to the scan centre and is scored by the similarity on the
+/// search level. The best few get the FFT translation search and a brief refinement (rigid +
+/// isotropic scale); the best refined one wins.
 enum RotationSearch {
     struct Outcome {
         var best: Affine
@@ -43,10 +43,7 @@ enum RotationSearch {
         var scored: [(score: Double, t: Affine)] = []
         for r in rotations {
             let lin = start.linear * r
-            var t = Affine(linear: lin, translation: scanCentre - lin * atlasCentre)
-            if useTranslationSearch, let s = TranslationSearch.best(level: level, start: t, threads: threads) {
-                t = s.atlasToScan
-            }
+            let t = Affine(linear: lin, translation: scanCentre - lin * atlasCentre)
             let score = Refinement.similarity(level: level, atlasToScan: t, threads: threads)
             scored.append((score.isFinite ? score : -2, t))
         }
@@ -57,7 +54,11 @@ enum RotationSearch {
         var bestScore = -Double.infinity
         let model: TransformModel = p.transform == .rigid ? .rigid : .similarity
         for idx in keep {
-            let r = Refinement.run(level: level, start: scored[idx].t, centre: atlasCentre, radiusMM: radiusMM,
+            var t = scored[idx].t
+            if useTranslationSearch, let s = TranslationSearch.best(level: level, start: t, threads: threads) {
+                t = s.atlasToScan
+            }
+            let r = Refinement.run(level: level, start: t, centre: atlasCentre, radiusMM: radiusMM,
                                    model: model, iterations: 30, learningRate: p.learningRate, threads: threads)
             if r.similarityEnd > bestScore { bestScore = r.similarityEnd; best = r.atlasToScan }
         }

@@ -1,4 +1,5 @@
 import Sampling
+import Similarity
 import VolumeCore
 
 /// Atlas and scan prepared for one resolution: normalised intensities on isotropic grids.
@@ -15,13 +16,20 @@ struct WorkingLevel: Sendable {
     /// Normalised scan on its own isotropic grid.
     let scan: Volume
     let sampler: TrilinearSampler
+    /// The similarity with the atlas side precomputed.
+    let metric: any PreparedSimilarity
 
-    init(spacingMM: Double, atlas: Volume, mask: [Float], scan: Volume) {
+    init(spacingMM: Double, atlas: Volume, mask: [Float], scan: Volume,
+         similarity: SimilarityKind = .ncc, lnccRadius: Int = 2, threads: Int = 1) {
         self.spacingMM = spacingMM
         self.atlas = atlas
         self.mask = mask
         self.scan = scan
         self.sampler = TrilinearSampler(scan)
+        switch similarity {
+        case .ncc: metric = GlobalNCC(threads: threads).prepare(atlas: atlas, mask: mask)
+        case .lncc: metric = LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
+        }
     }
 }
 
@@ -33,7 +41,7 @@ struct Pyramid {
 
     private(set) var levels: [Double: WorkingLevel] = [:]
 
-    init(atlas: Volume, scan: Volume, spacings: [Double], threads: Int) {
+    init(atlas: Volume, scan: Volume, spacings: [Double], similarity: SimilarityKind, lnccRadius: Int, threads: Int) {
         var atlasPrev = atlas, scanPrev = scan
         // The atlas foreground box (mm) from the full-resolution atlas, with a margin.
         let box = Pyramid.foregroundBox(atlas)
@@ -43,7 +51,8 @@ struct Pyramid {
             let a = smoothAndResample(atlasPrev, onto: ag, threads: threads)
             let sc = smoothAndResample(scanPrev, onto: sg, threads: threads)
             let mask = ImagePreparation.mask(a, threshold: Pyramid.foregroundThreshold, dilation: 1)
-            levels[s] = WorkingLevel(spacingMM: s, atlas: a, mask: mask, scan: sc)
+            levels[s] = WorkingLevel(spacingMM: s, atlas: a, mask: mask, scan: sc,
+                                     similarity: similarity, lnccRadius: lnccRadius, threads: threads)
             atlasPrev = a
             scanPrev = sc
         }
