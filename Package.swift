@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT"]),
 
         // Whole jobs (align, apply): read, run, write every output atomically. No printing.
-        .target(name: "Workflows", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing"]),
+        .target(name: "Workflows", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing", "AuditLog", "QuickLook"]),
 
         // Command line.
         .target(name: "STNCommands", dependencies: [

@@ -1,0 +1,239 @@
+import AuditLog
+import Foundation
+import Hashing
+import NIfTIIO
+import Registration
+import TransformIO
+import VolumeCore
+
+/// The imaging-specific audit record (DESIGN.md, "The audit log") and the hooks that append one
+/// for every `align` and `apply`, success or failure.
+///
+/// Record members (schema `stnreg-audit-record` version 1; the log adds `prev` and `hash`):
+/// - `schema`, `schemaVersion`; `id` (random UUID, lowercase); `time` (UTC, ISO 8601 with
+///   milliseconds, e.g. `2026-11-25T18:24:57.123Z`); `tool` `{name, version}`;
+///   `command` (`align` | `apply`); `commandLine` (argv); `host` `{name, os, user, pid}`;
+/// - `status` (`ok` | `failed`) and `error` (the error text of a failure, else null);
+/// - `protocol` `{name, path, sha256, limits {minScale, maxScale, maxShear, minFinalSimilarity}}`
+///   or null; `model` `{sha256}` (null until the network exists);
+/// - `inputs`: `[{role, path, sha256, dims, spacingMM, worldMatrix}]` (roles `scan`, `atlas` for
+///   align; `transform`, `moving`, `reference` for apply; an unreadable input has `error`);
+/// - `atlasToScan` (4 rows of 4, RAS+ mm, atlas → scan) and `decomposition`
+///   `{order, translationMM, rotationDegrees, rotationAngleDegrees, scale, shear, determinant}`;
+/// - `similarity` `{measure, before, after}`, `iterations` (total), `levels`, `timingsSeconds`,
+///   `threads`, `seed` (null: the pipeline draws no random numbers), `flags` (quality flag names);
+/// - `apply` `{inverse, interpolation, format}` for apply records;
+/// - `outputs`: `[{role, path, sha256}]` — the files `audit verify` re-hashes.
+/// Paths are absolute. Numbers that are unknown or not finite are null.
+public enum AuditHook {
+    public static let schemaName = "stnreg-audit-record"
+    public static let schemaVersion = 1
+    /// The log's file name in the output folder when no `--audit-log` is given.
+    public static let defaultLogName = "stnreg-audit.jsonl"
+
+    /// `<folder of output>/stnreg-audit.jsonl`.
+    public static func defaultLogPath(besideOutput output: String) -> String {
+        URL(fileURLWithPath: output).deletingLastPathComponent().path + "/" + defaultLogName
+    }
+
+    /// Appends `payload` to the log; when `failure` is set, a failing append does not hide it.
+    static func append(_ payload: [String: AuditValue], to log: String, failure: Error? = nil) throws {
+        do {
+            try AuditLogFile(path: log).append(payload)
+        } catch {
+            if let failure {
+                throw AlignError("\(failure); and the failure could not be recorded in the audit log: \(error)")
+            }
+            throw AlignError("the outputs were written but the audit record was not: \(error)")
+        }
+    }
+
+    // MARK: Record parts
+
+    static func common(command: String, commandLine: [String]) -> [String: AuditValue] {
+        let info = ProcessInfo.processInfo
+        return [
+            "schema": .string(schemaName), "schemaVersion": .int(Int64(schemaVersion)),
+            "id": .string(UUID().uuidString.lowercased()),
+            "time": .string(utcTime()),
+            "tool": ["name": "stnreg", "version": .string(STNRegBuild.version)],
+            "command": .string(command),
+            "commandLine": .array(commandLine.map(AuditValue.string)),
+            "host": ["name": .string(info.hostName), "os": .string(info.operatingSystemVersionString),
+                     "user": .string(info.environment["USER"] ?? ""), "pid": .int(Int64(info.processIdentifier))],
+            "status": "ok", "error": nil,
+            "protocol": nil, "model": ["sha256": nil],
+            "inputs": [], "outputs": [],
+            "atlasToScan": nil, "decomposition": nil, "similarity": nil,
+            "iterations": nil, "levels": [], "timingsSeconds": [:],
+            "threads": nil, "seed": nil, "flags": [],
+        ]
+    }
+
+    /// UTC, ISO 8601 with milliseconds (sorts as text in time order).
+    static func utcTime(_ date: Date = Date()) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: date)
+    }
+
+    static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    static func input(role: String, _ i: TransformRecord.Input) -> AuditValue {
+        ["role": .string(role), "path": .string(absolute(i.path)), "sha256": .string(i.sha256),
+         "dims": .array(i.dims.map { .int(Int64($0)) }), "spacingMM": .numbers(i.spacingMM), "worldMatrix": .string(i.worldMatrix)]
+    }
+
+    /// An image input described from its header, or with `error` when it cannot be read.
+    static func imageInput(role: String, path: String) -> AuditValue {
+        do {
+            return input(role: role, try AlignJob.describe(path, try NIfTIReader.readHeader(path)))
+        } catch {
+            return ["role": .string(role), "path": .string(absolute(path)),
+                    "sha256": .optional(try? SHA256.hex(ofFile: path)), "error": .string(String(describing: error))]
+        }
+    }
+
+    static func fileInput(role: String, path: String) -> AuditValue {
+        ["role": .string(role), "path": .string(absolute(path)), "sha256": .optional(try? SHA256.hex(ofFile: path))]
+    }
+
+    static func outputs(_ byRole: [String: String]) throws -> AuditValue {
+        .array(try byRole.keys.sorted().map { role in
+            let p = byRole[role]!
+            return ["role": .string(role), "path": .string(absolute(p)), "sha256": .string(try SHA256.hex(ofFile: p))]
+        })
+    }
+
+    static func matrix(_ a: Affine) -> AuditValue { .array(a.rows4x4.map(AuditValue.numbers)) }
+
+    static func decomposition(_ a: Affine) -> AuditValue {
+        guard let d = Decomposition(a) else { return .null }
+        let r = TransformRecord.DecompositionRecord(d)
+        return ["order": .string(r.order), "translationMM": .numbers(r.translationMM), "rotationDegrees": .numbers(r.rotationDegrees),
+                "rotationAngleDegrees": .number(r.rotationAngleDegrees), "scale": .numbers(r.scale),
+                "shear": .numbers(r.shear), "determinant": .number(r.determinant)]
+    }
+
+    static func protocolValue(_ nameOrPath: String?) -> AuditValue {
+        guard let (p, path) = try? ProtocolLocator.load(nameOrPath) else {
+            return nameOrPath.map { ["name": .string($0), "path": nil, "sha256": nil, "limits": nil] } ?? .null
+        }
+        let l = p.limits
+        return ["name": .string(p.name), "path": .string(absolute(path)), "sha256": .optional(try? SHA256.hex(ofFile: path)),
+                "limits": ["minScale": .number(l.minScale), "maxScale": .number(l.maxScale),
+                           "maxShear": .number(l.maxShear), "minFinalSimilarity": .number(l.minFinalSimilarity)]]
+    }
+
+    // MARK: align
+
+    /// The record of a successful `align`.
+    public static func alignRecord(job: AlignJob, outcome: AlignJob.Outcome) throws -> [String: AuditValue] {
+        let r = outcome.record
+        var p = common(command: "align", commandLine: job.commandLine)
+        var proto = protocolValue(job.protocolName)
+        if case .object(var o) = proto {
+            o["name"] = .string(r.protocolUsed.name)
+            o["path"] = .string(absolute(r.protocolUsed.path))
+            o["sha256"] = .string(r.protocolUsed.sha256)
+            proto = .object(o)
+        }
+        p["protocol"] = proto
+        p["inputs"] = [input(role: "scan", r.scan), input(role: "atlas", r.atlas)]
+        p["atlasToScan"] = matrix(r.atlasToScan)
+        p["decomposition"] = decomposition(r.atlasToScan)
+        p["similarity"] = ["measure": .string(r.similarityMeasure), "before": .number(r.similarityBefore), "after": .number(r.similarityAfter)]
+        p["iterations"] = .int(Int64(r.levels.reduce(0) { $0 + $1.iterations }))
+        p["levels"] = .array(r.levels.map { l in
+            ["spacingMM": .number(l.spacingMM), "iterations": .int(Int64(l.iterations)),
+             "similarityStart": .number(l.similarityStart), "similarityEnd": .number(l.similarityEnd), "seconds": .number(l.seconds)]
+        })
+        p["rotationCandidatesTried"] = .int(Int64(r.rotationCandidatesTried))
+        p["timingsSeconds"] = .object(r.timingsSeconds.mapValues(AuditValue.number))
+        p["threads"] = .int(Int64(r.threads))
+        p["flags"] = .array(r.flags.map { .string($0.rawValue) })
+        p["outputs"] = try outputs(outcome.outputs)
+        return p
+    }
+
+    /// The record of a failed `align`: what was attempted, on what, and the error text.
+    public static func alignFailureRecord(job: AlignJob, error: Error) -> [String: AuditValue] {
+        var p = common(command: "align", commandLine: job.commandLine)
+        p["status"] = "failed"
+        p["error"] = .string(String(describing: error))
+        p["protocol"] = protocolValue(job.protocolName)
+        p["inputs"] = [imageInput(role: "scan", path: job.scanPath), imageInput(role: "atlas", path: job.atlasPath)]
+        p["threads"] = .int(Int64(job.threads))
+        return p
+    }
+
+    // MARK: apply
+
+    /// The record of a successful `apply` of `atlasToScan`.
+    public static func applyRecord(job: ApplyJob, atlasToScan t: Affine, commandLine: [String]) throws -> [String: AuditValue] {
+        var p = common(command: "apply", commandLine: commandLine)
+        p["inputs"] = applyInputs(job)
+        p["atlasToScan"] = matrix(t)
+        p["decomposition"] = decomposition(t)
+        p["apply"] = applySettings(job)
+        p["threads"] = .int(Int64(job.threads))
+        p["outputs"] = try outputs(["resampled": job.outputPath])
+        return p
+    }
+
+    /// The record of a failed `apply`.
+    public static func applyFailureRecord(job: ApplyJob, error: Error, commandLine: [String]) -> [String: AuditValue] {
+        var p = common(command: "apply", commandLine: commandLine)
+        p["status"] = "failed"
+        p["error"] = .string(String(describing: error))
+        p["inputs"] = applyInputs(job)
+        p["apply"] = applySettings(job)
+        p["threads"] = .int(Int64(job.threads))
+        return p
+    }
+
+    static func applyInputs(_ job: ApplyJob) -> AuditValue {
+        [fileInput(role: "transform", path: job.transformPath), imageInput(role: "moving", path: job.movingPath),
+         imageInput(role: "reference", path: job.referencePath)]
+    }
+
+    static func applySettings(_ job: ApplyJob) -> AuditValue {
+        ["inverse": .bool(job.inverse), "interpolation": .string(job.interpolation.rawValue), "format": .optional(job.format?.rawValue)]
+    }
+}
+
+extension AlignJob {
+    /// Runs the job and appends one audit record to `log` (default: `stnreg-audit.jsonl` in the
+    /// output folder), on failure too; the job's own error is rethrown after it is recorded.
+    public func runAndAudit(log: String? = nil, progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
+        let logPath = log ?? AuditHook.defaultLogPath(besideOutput: prefix)
+        let outcome: Outcome
+        do {
+            outcome = try run(progress: progress)
+        } catch {
+            try AuditHook.append(AuditHook.alignFailureRecord(job: self, error: error), to: logPath, failure: error)
+            throw error
+        }
+        try AuditHook.append(try AuditHook.alignRecord(job: self, outcome: outcome), to: logPath)
+        return outcome
+    }
+}
+
+extension ApplyJob {
+    /// Runs the job and appends one audit record to `log` (default: `stnreg-audit.jsonl` beside
+    /// the output), on failure too; the job's own error is rethrown after it is recorded.
+    @discardableResult
+    public func runAndAudit(log: String? = nil, commandLine: [String] = CommandLine.arguments) throws -> Affine {
+        let logPath = log ?? AuditHook.defaultLogPath(besideOutput: outputPath)
+        let t: Affine
+        do {
+            t = try run()
+        } catch {
+            try AuditHook.append(AuditHook.applyFailureRecord(job: self, error: error, commandLine: commandLine), to: logPath, failure: error)
+            throw error
+        }
+        try AuditHook.append(try AuditHook.applyRecord(job: self, atlasToScan: t, commandLine: commandLine), to: logPath)
+        return t
+    }
+}
