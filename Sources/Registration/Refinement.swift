@@ -17,11 +17,11 @@ enum Refinement {
         var similarityEnd: Double
     }
 
-    /// Similarity of the scan warped by `atlasToScan` with the atlas on `level`.
+    /// Global NCC of the scan warped by `atlasToScan` with the atlas on `level` (for searches and checks).
     static func similarity(level: WorkingLevel, atlasToScan: Affine, threads: Int) -> Double {
         let map = targetVoxelToScanVoxel(target: level.atlas.grid, scan: level.scan.grid, atlasToScan: atlasToScan)
         let warped = level.sampler.warp(onto: level.atlas.grid, voxelMap: map, threads: threads)
-        return level.metric.evaluate(warped: warped.voxels).value
+        return level.ncc.evaluate(warped: warped.voxels).value
     }
 
     /// Loss `−S` and its gradient with respect to the 12 entries of `atlasToScan`

@@ -40,9 +40,11 @@ public struct RegistrationResult: Sendable, Codable {
     public var atlasToScan: Affine
     /// The transform after initialisation (centre of mass, searches), before refinement.
     public var initialAtlasToScan: Affine
-    /// Similarity at the finest level for the identity transform (the images as their headers place them).
+    /// Global NCC over the atlas foreground at the finest level for the identity transform
+    /// (the images as their headers place them). Whatever the protocol optimises, before/after
+    /// and the quality check use this one measure, so results compare across protocols.
     public var similarityBefore: Double
-    /// Similarity at the finest level for the result.
+    /// Global NCC over the atlas foreground at the finest level for the result.
     public var similarityAfter: Double
     public var flags: [QualityFlag]
     public var levels: [LevelReport]
@@ -81,7 +83,8 @@ public enum Registration {
         }
         let searchSpacing = p.initialisation.searchSpacingMM
         let spacings = p.levels.map(\.spacingMM) + [searchSpacing]
-        let pyramid = Pyramid(atlas: atlasN, scan: scanN, spacings: spacings, similarity: p.similarity,
+        let pyramid = Pyramid(atlas: atlasN, scan: scanN, spacings: spacings,
+                              similarity: { s in p.levels.first(where: { $0.spacingMM == s })?.similarity ?? p.similarity },
                               lnccRadius: p.lnccRadius, threads: threads)
         let radius = max(10, ImagePreparation.radiusOfGyration(pyramid[searchSpacing].atlas, centre: atlasCentre))
         timings["prepare"] = clock.lap()

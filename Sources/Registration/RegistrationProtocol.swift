@@ -40,10 +40,13 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var spacingMM: Double
         /// Optimiser iterations at this level.
         public var iterations: Int
+        /// The measure optimised at this level (optional key; default: the protocol's `similarity`).
+        public var similarity: SimilarityKind?
 
-        public init(spacingMM: Double, iterations: Int) {
+        public init(spacingMM: Double, iterations: Int, similarity: SimilarityKind? = nil) {
             self.spacingMM = spacingMM
             self.iterations = iterations
+            self.similarity = similarity
         }
     }
 
@@ -151,11 +154,11 @@ private struct ObjectReader {
         ProtocolError(path: path, key: prefix + key, problem: problem)
     }
 
-    func checkKeys(_ obj: [String: JSONValue], allowed: [String]) throws {
+    func checkKeys(_ obj: [String: JSONValue], allowed: [String], optional: [String] = []) throws {
         for k in obj.keys.sorted() where !allowed.contains(k) {
             throw fail(k, "unknown key (allowed here: \(allowed.joined(separator: ", ")))")
         }
-        for k in allowed where obj[k] == nil {
+        for k in allowed where obj[k] == nil && !optional.contains(k) {
             throw fail(k, "missing")
         }
     }
@@ -241,9 +244,10 @@ private struct ObjectReader {
         for (n, item) in levelItems.enumerated() {
             let lr = nested("levels[\(n)]")
             guard case .object(let lo) = item else { throw fail("levels[\(n)]", "expected an object, found \(item.typeName)") }
-            try lr.checkKeys(lo, allowed: ["spacingMM", "iterations"])
+            try lr.checkKeys(lo, allowed: ["spacingMM", "iterations", "similarity"], optional: ["similarity"])
             levels.append(.init(spacingMM: try lr.number(lo, "spacingMM", in: 0.25...32),
-                                iterations: try lr.integer(lo, "iterations", in: 0...10_000)))
+                                iterations: try lr.integer(lo, "iterations", in: 0...10_000),
+                                similarity: lo["similarity"] == nil ? nil : try lr.choice(lo, "similarity", SimilarityKind.self)))
         }
         for n in 1..<max(1, levels.count) where levels[n].spacingMM > levels[n - 1].spacingMM {
             throw fail("levels[\(n)].spacingMM", "levels must go from coarse to fine (spacing must not increase)")

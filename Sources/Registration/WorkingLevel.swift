@@ -16,8 +16,10 @@ struct WorkingLevel: Sendable {
     /// Normalised scan on its own isotropic grid.
     let scan: Volume
     let sampler: TrilinearSampler
-    /// The similarity with the atlas side precomputed.
+    /// The similarity refinement optimises on this level, atlas side precomputed.
     let metric: any PreparedSimilarity
+    /// Global NCC over the mask: scores searches and quality checks on every level alike.
+    let ncc: PreparedGlobalNCC
 
     init(spacingMM: Double, atlas: Volume, mask: [Float], scan: Volume,
          similarity: SimilarityKind = .ncc, lnccRadius: Int = 2, threads: Int = 1) {
@@ -26,8 +28,9 @@ struct WorkingLevel: Sendable {
         self.mask = mask
         self.scan = scan
         self.sampler = TrilinearSampler(scan)
+        ncc = GlobalNCC(threads: threads).prepare(atlas: atlas, mask: mask)
         switch similarity {
-        case .ncc: metric = GlobalNCC(threads: threads).prepare(atlas: atlas, mask: mask)
+        case .ncc: metric = ncc
         case .lncc: metric = LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
         }
     }
@@ -41,7 +44,8 @@ struct Pyramid {
 
     private(set) var levels: [Double: WorkingLevel] = [:]
 
-    init(atlas: Volume, scan: Volume, spacings: [Double], similarity: SimilarityKind, lnccRadius: Int, threads: Int) {
+    /// `similarity(spacing)` names the measure refinement optimises at each spacing.
+    init(atlas: Volume, scan: Volume, spacings: [Double], similarity: (Double) -> SimilarityKind, lnccRadius: Int, threads: Int) {
         var atlasPrev = atlas, scanPrev = scan
         // The atlas foreground box (mm) from the full-resolution atlas, with a margin.
         let box = Pyramid.foregroundBox(atlas)
@@ -52,7 +56,7 @@ struct Pyramid {
             let sc = smoothAndResample(scanPrev, onto: sg, threads: threads)
             let mask = ImagePreparation.mask(a, threshold: Pyramid.foregroundThreshold, dilation: 1)
             levels[s] = WorkingLevel(spacingMM: s, atlas: a, mask: mask, scan: sc,
-                                     similarity: similarity, lnccRadius: lnccRadius, threads: threads)
+                                     similarity: similarity(s), lnccRadius: lnccRadius, threads: threads)
             atlasPrev = a
             scanPrev = sc
         }

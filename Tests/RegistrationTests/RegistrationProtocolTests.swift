@@ -106,3 +106,21 @@ struct RegistrationProtocolTests {
         } catch { Issue.record("\(error)") }
     }
 }
+
+struct LevelSimilarityKeyTests {
+    @Test func levelSimilarityIsOptionalAndValidated() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: protocolsFolder + "/brain-affine.json"))
+        var obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        obj["levels"] = [["spacingMM": 4, "iterations": 5], ["spacingMM": 2, "iterations": 5, "similarity": "lncc"]]
+        let p = try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
+        #expect(p.levels[0].similarity == nil)
+        #expect(p.levels[1].similarity == .lncc)
+        obj["levels"] = [["spacingMM": 4, "iterations": 5, "similarity": "mi"]]
+        do {
+            _ = try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
+            Issue.record("expected an error")
+        } catch let e as ProtocolError {
+            #expect(e.key == "levels[0].similarity")
+        }
+    }
+}
