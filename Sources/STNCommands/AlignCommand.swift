@@ -48,11 +48,14 @@ struct AlignCommand: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
+    @Option(help: "Audit log to append this run's record to (default: stnreg-audit.jsonl in the output folder).")
+    var auditLog: String?
+
     func run() throws {
         let job = AlignJob(scanPath: scan, atlasPath: atlas, prefix: output, protocolName: protocolName,
                            labels: labels, threads: compute.threadCount)
         let quiet = self.quiet
-        let outcome = try job.run(progress: { line in if !quiet { printError(line) } })
+        let outcome = try job.runAndAudit(log: auditLog, progress: { line in if !quiet { printError(line) } })
         print(AlignSummary.text(outcome))
     }
 }

@@ -40,9 +40,12 @@ struct ApplyCommand: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
+    @Option(help: "Audit log to append this run's record to (default: stnreg-audit.jsonl in the output's folder).")
+    var auditLog: String?
+
     func run() throws {
         try ApplyJob(transformPath: transform, movingPath: moving, referencePath: reference, outputPath: output,
-                     interpolation: interpolation, inverse: inverse, format: format, threads: compute.threadCount).run()
+                     interpolation: interpolation, inverse: inverse, format: format, threads: compute.threadCount).runAndAudit(log: auditLog)
         print("wrote \(output)")
     }
 }
