@@ -7,41 +7,47 @@ public enum ImagePreparation {
     /// become 0 and 1, clipping to [0, 1]. Background = voxels equal to the volume's minimum
     /// (zero padding, air set to a constant). Non-finite voxels become 0.
     ///
-    /// Percentiles come from a deterministic strided subsample of at most ~2 M voxels.
+    /// Percentiles come from a 65,536-bin histogram between the minimum and the maximum
+    /// (linear within a bin): exact to 1/65,536 of the range, O(N), deterministic.
     /// Returns the normalised volume and the two intensities that were mapped to 0 and 1.
     public static func robustNormalise(_ v: Volume, percentiles: (low: Double, high: Double)) -> (volume: Volume, low: Float, high: Float) {
         let n = v.voxels.count
-        var minimum = Float.infinity
-        for x in v.voxels where x.isFinite { minimum = min(minimum, x) }
-        guard minimum.isFinite else { return (Volume(grid: v.grid), 0, 1) }
-        let stride = max(1, n / 2_000_000)
-        var sample: [Float] = []
-        sample.reserveCapacity(n / stride + 1)
-        var idx = 0
-        while idx < n {
-            let x = v.voxels[idx]
-            if x.isFinite && x > minimum { sample.append(x) }
-            idx += stride
+        var minimum = Float.infinity, maximum = -Float.infinity
+        for x in v.voxels where x.isFinite { minimum = min(minimum, x); maximum = max(maximum, x) }
+        guard minimum.isFinite, maximum > minimum else { return (Volume(grid: v.grid), 0, 1) }
+        let bins = 65_536
+        var histogram = [Int](repeating: 0, count: bins)
+        let binScale = Double(bins) / (Double(maximum) - Double(minimum))
+        var foreground = 0
+        for x in v.voxels where x.isFinite && x > minimum {
+            let b = min(bins - 1, Int((Double(x) - Double(minimum)) * binScale))
+            histogram[b] += 1
+            foreground += 1
         }
-        var lo = minimum, hi = minimum + 1
-        if !sample.isEmpty {
-            sample.sort()
-            func pct(_ p: Double) -> Float {
-                let pos = p / 100 * Double(sample.count - 1)
-                return sample[Int(pos.rounded())]
+        func percentile(_ p: Double) -> Float {
+            let target = p / 100 * Double(foreground)
+            var cumulative = 0.0
+            for b in 0..<bins where histogram[b] > 0 {
+                let next = cumulative + Double(histogram[b])
+                if next >= target {
+                    let within = (target - cumulative) / Double(histogram[b])
+                    return Float(Double(minimum) + (Double(b) + within) / binScale)
+                }
+                cumulative = next
             }
-            lo = pct(percentiles.low)
-            hi = pct(percentiles.high)
-            if !(hi > lo) {
-                lo = minimum
-                hi = sample.last! > minimum ? sample.last! : minimum + 1
-            }
+            return maximum
         }
+        var lo = percentile(percentiles.low), hi = percentile(percentiles.high)
+        if !(hi > lo) { lo = minimum; hi = maximum }
         let scale = 1 / (hi - lo)
         var out = Volume(grid: v.grid)
-        for i in 0..<n {
-            let x = v.voxels[i]
-            out.voxels[i] = x.isFinite ? min(1, max(0, (x - lo) * scale)) : 0
+        out.voxels.withUnsafeMutableBufferPointer { o in
+            v.voxels.withUnsafeBufferPointer { src in
+                for i in 0..<n {
+                    let x = src[i]
+                    o[i] = x.isFinite ? min(1, max(0, (x - lo) * scale)) : 0
+                }
+            }
         }
         return (out, lo, hi)
     }

@@ -10,6 +10,10 @@ do {
     switch which {
     case "io":
         try runIOBenchmark(runs: runs)
+    case "align":
+        try runAlignBenchmark(runs: runs)
+    case "similarity":
+        runSimilarityBenchmark(runs: runs)
     case "accuracy":
         // stnbench accuracy [default|hard|extreme|all] [cases] [seed] [protocol]
         let preset = args.count > 1 ? args[1] : "all"
@@ -19,7 +23,7 @@ do {
         try runAccuracyBenchmark(presetNames: preset == "all" ? ["default", "hard", "extreme"] : [preset],
                                  casesPerPreset: cases, seed: seed, protocolName: proto, threads: ThreadPolicy.defaultThreadCount)
     default:
-        print("usage: stnbench io [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol]")
+        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol]")
         exit(which == "help" ? 0 : 2)
     }
 } catch {

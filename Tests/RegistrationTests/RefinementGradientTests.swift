@@ -54,3 +54,34 @@ struct RefinementGradientTests {
         #expect(Matrix3.maxAbsDifference(r, Decomposition.rotationMatrix(degrees: SIMD3(0, 0, 90))) < 1e-12)
     }
 }
+
+struct ImagePreparationTests {
+    @Test func percentilesMapToZeroAndOne() {
+        // Background 0, foreground values 1…1000 once each.
+        let g = Grid(dims: SIMD3(10, 10, 11), spacingMM: .one)
+        var v = Volume(grid: g)
+        for n in 0..<1000 { v.voxels[n] = Float(n + 1) }
+        let r = ImagePreparation.robustNormalise(v, percentiles: (1, 99))
+        // Naive percentiles of 1…1000: 1 % → ~10, 99 % → ~990.
+        #expect(abs(r.low - 10) < 1.5, "\(r.low)")
+        #expect(abs(r.high - 990) < 1.5, "\(r.high)")
+        #expect(r.volume.voxels[1000] == 0)             // background
+        #expect(r.volume.voxels[999] == 1)              // above the high percentile: clipped
+        #expect(abs(r.volume.voxels[499] - (500 - r.low) / (r.high - r.low)) < 1e-6)
+    }
+
+    @Test func constantOrEmptyVolumesDoNotDivideByZero() {
+        let g = Grid(dims: SIMD3(4, 4, 4), spacingMM: .one)
+        let r = ImagePreparation.robustNormalise(Volume(grid: g, repeating: 7), percentiles: (1, 99))
+        #expect(r.volume.voxels.allSatisfy { $0 == 0 })
+        var nan = Volume(grid: g, repeating: .nan)
+        nan.voxels[3] = 5
+        #expect(ImagePreparation.robustNormalise(nan, percentiles: (1, 99)).volume.voxels.allSatisfy { $0.isFinite })
+    }
+
+    @Test func centreOfMassOfAPoint() {
+        var v = Volume(grid: Grid(dims: SIMD3(5, 6, 7), spacingMM: SIMD3(2, 2, 2), origin: SIMD3(-4, 0, 10)))
+        v[3, 1, 2] = 4
+        #expect(ImagePreparation.centreOfMass(v) == SIMD3(2, 2, 14))
+    }
+}
