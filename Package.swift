@@ -56,6 +56,9 @@ let package = Package(
         // Benchmarks (release builds only; not part of `swift test`).
         .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows", "Network", "AuditLog"]),
 
+        // Seeded mutation fuzzer for the NIfTI reader (and other parsers).
+        .executableTarget(name: "stnfuzz", dependencies: ["VolumeCore", "NIfTIIO", "TransformIO", "Registration"]),
+
         // Tests.
         .target(name: "TestSupport", dependencies: ["VolumeCore"], path: "Tests/TestSupport"),
         .testTarget(name: "VolumeCoreTests", dependencies: ["VolumeCore", "TestSupport"]),
@@ -70,6 +73,7 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "VolumeCore", "TestSupport"]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "Hashing", "TestSupport"]),
         .testTarget(name: "QuickLookTests", dependencies: ["QuickLook", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["NIfTIIO", "TransformIO", "Registration", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )

@@ -1,0 +1,1 @@
+print("stnfuzz")
