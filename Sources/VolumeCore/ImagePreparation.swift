@@ -1,5 +1,5 @@
 import Foundation
-import VolumeCore
+
 
 /// Intensity normalisation, centre of mass and foreground masks for registration.
 public enum ImagePreparation {
