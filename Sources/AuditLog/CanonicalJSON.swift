@@ -10,7 +10,8 @@
 /// - numbers: an integer (``AuditValue/int(_:)``, or a Double with no fraction and |x| < 2⁵³)
 ///   as plain decimal digits with a leading `-` when negative (`0`, never `-0`); any other
 ///   finite Double as the shortest decimal that reads back to the same Double (Swift's
-///   `Double.description`, e.g. `0.1`, `-2.5e-05`, `1.5e+300`); NaN and ±∞ as `null`.
+///   `Double.description`, e.g. `0.1`, `-2.5e-05`, `9007199254740992.0`, `1e+16`); NaN and ±∞
+///   as `null`.
 ///
 /// So `1`, `1.0` and `1e0` in a parsed file all encode as `1`, and an encoded value parsed
 /// back with ``JSONLineParser`` encodes to the same bytes.

@@ -38,9 +38,16 @@ struct AuditReviewCommand: ParsableCommand {
         }
     }
 
+    /// `2026-11-25 12:00:00Z` → `2026-11-25T12:00:00`: a prefix that sorts at or before every record time it covers.
+    static func timePrefix(_ s: String) -> String {
+        var t = s.replacingOccurrences(of: " ", with: "T")
+        if t.hasSuffix("Z") { t.removeLast() }
+        return t
+    }
+
     func run() throws {
         let records = try AuditLogFile(path: log).readRecords()
-        let filter = AuditReview.Filter(flaggedOnly: flagged, since: since?.replacingOccurrences(of: " ", with: "T"), scanSubstring: scan)
+        let filter = AuditReview.Filter(flaggedOnly: flagged, since: since.map(Self.timePrefix), scanSubstring: scan)
         let rows = AuditReview.rows(records).filter(filter.admits)
         if json {
             print(try JSONText.encode(rows))

@@ -1,0 +1,39 @@
+import AuditLog
+import Foundation
+import Testing
+
+@Suite struct AuditConcurrencyTests {
+    /// Two writer processes (`stnreg audit append-test`) append 1,000 records each to one log at
+    /// the same time; the chain verifies with all 2,000 present and each writer's records in order.
+    @Test func twoProcessesAppendingConcurrentlyLeaveAValidChain() throws {
+        let path = temporaryFolder() + "/shared.jsonl"
+        let writers = try ["A", "B"].map { try startStnreg(["audit", "append-test", path, "--count", "1000", "--tag", $0]) }
+        for w in writers {
+            let err = w.err.fileHandleForReading.readDataToEndOfFile()
+            w.process.waitUntilExit()
+            #expect(w.process.terminationStatus == 0, "\(String(decoding: err, as: UTF8.self))")
+        }
+        let v = try AuditVerifier.verify(path: path)
+        #expect(v.isIntact && v.problems.isEmpty)
+        let records = try AuditLogFile(path: path).readRecords()
+        #expect(records.count == 2000)
+        for tag in ["A", "B"] {
+            let ns = records.filter { $0.fields["tag"]?.string == tag }.compactMap { $0.fields["n"]?.number }
+            #expect(ns == (0..<1000).map(Double.init))
+        }
+        // Interleaved, so the lock was actually contended.
+        let tags = records.map { $0.fields["tag"]?.string ?? "" }
+        #expect(zip(tags, tags.dropFirst()).filter { $0 != $1 }.count > 1)
+    }
+
+    /// Threads of one process appending at once are serialised by the same lock.
+    @Test func threadsAppendingConcurrentlyLeaveAValidChain() throws {
+        let path = temporaryFolder() + "/threads.jsonl"
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            let log = AuditLogFile(path: path)
+            for n in 0..<50 { try! log.append(["t": .int(Int64(t)), "n": .int(Int64(n))]) }
+        }
+        let v = try AuditVerifier.verify(path: path)
+        #expect(v.isIntact && v.lineCount == 200)
+    }
+}

@@ -1,0 +1,80 @@
+import AuditLog
+import Foundation
+
+/// A fresh temporary folder per test.
+func temporaryFolder(_ name: String = #function) -> String {
+    let safe = name.filter { $0.isLetter || $0.isNumber }
+    let path = NSTemporaryDirectory() + "stnreg-audit-\(safe)-\(UUID().uuidString.prefix(8))"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// A generic payload for record `n` (time increases with n).
+func payload(_ n: Int, outputs: [(String, String)] = []) -> [String: AuditValue] {
+    var p: [String: AuditValue] = [
+        "id": .string(String(format: "rec-%05d", n)),
+        "time": .string(String(format: "2026-11-25T10:%02d:%02d.000Z", (n / 60) % 60, n % 60)),
+        "n": .int(Int64(n)), "value": .double(Double(n) * 0.1 + 0.05), "note": "plain \"quoted\" / text",
+    ]
+    if !outputs.isEmpty {
+        p["outputs"] = .array(outputs.map { ["path": .string($0.0), "sha256": .string($0.1)] })
+    }
+    return p
+}
+
+/// Writes a log of `count` records through ``AuditLogFile/append(_:)``; returns its path.
+@discardableResult
+func makeLog(_ folder: String, count: Int, name: String = "audit.jsonl") throws -> String {
+    let path = folder + "/" + name
+    let log = AuditLogFile(path: path)
+    for n in 0..<count { try log.append(payload(n)) }
+    return path
+}
+
+/// The log's lines (without line ends).
+func lines(_ path: String) -> [String] {
+    let text = try! String(contentsOfFile: path, encoding: .utf8)
+    return text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropLast().map { $0 }
+}
+
+func writeLines(_ lines: [String], to path: String) {
+    try! Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+}
+
+/// The problems as (line, kind) pairs.
+func kinds(_ v: AuditVerification) -> [String] {
+    v.problems.map { "\($0.line):\($0.kind.rawValue)" }
+}
+
+/// The `stnreg` executable built beside the test bundle (or `$STNREG_BINARY`).
+func stnregBinary() throws -> String {
+    if let p = ProcessInfo.processInfo.environment["STNREG_BINARY"] { return p }
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("stnreg").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    throw AuditLogError(path: exe, problem: "no stnreg executable beside the test bundle; run `swift build` first or set STNREG_BINARY")
+}
+
+/// Runs stnreg with `arguments`; returns (exit status, stdout, stderr).
+func runStnreg(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    let p = try startStnreg(arguments)
+    let out = p.out.fileHandleForReading.readDataToEndOfFile()
+    let err = p.err.fileHandleForReading.readDataToEndOfFile()
+    p.process.waitUntilExit()
+    return (p.process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}
+
+func startStnreg(_ arguments: [String]) throws -> (process: Process, out: Pipe, err: Pipe) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try stnregBinary())
+    p.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    return (p, out, err)
+}
