@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "FFT", dependencies: ["VolumeCore", "CFFTW"]),
         .target(name: "Similarity", dependencies: ["VolumeCore", "FFT"]),
         .target(name: "TransformIO", dependencies: ["VolumeCore"]),
-        .target(name: "Network", dependencies: ["VolumeCore", "CBLAS"]),
+        .target(name: "Network", dependencies: ["VolumeCore", "CBLAS", "Hashing"]),
 
         // Audit log (knows nothing of imaging) and quick-look images for review.
         .target(name: "AuditLog", dependencies: ["Hashing"]),

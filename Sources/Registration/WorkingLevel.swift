@@ -64,26 +64,9 @@ struct Pyramid {
 
     subscript(spacing: Double) -> WorkingLevel { levels[spacing]! }
 
-    /// World bounding box (mm) of the voxels above the foreground threshold, grown by 10 mm;
-    /// the whole grid when nothing is above it.
+    /// World bounding box (mm) of the atlas foreground, grown by 10 mm.
     static func foregroundBox(_ v: Volume) -> (min: SIMD3<Double>, max: SIMD3<Double>) {
-        let d = v.dims
-        var lo = SIMD3<Int>(d.x, d.y, d.z), hi = SIMD3<Int>(-1, -1, -1)
-        for k in 0..<d.z {
-            for j in 0..<d.y {
-                let base = v.grid.index(0, j, k)
-                for i in 0..<d.x where v.voxels[base + i] > foregroundThreshold {
-                    lo = pointwiseMin(lo, SIMD3(i, j, k))
-                    hi = pointwiseMax(hi, SIMD3(i, j, k))
-                }
-            }
-        }
-        guard hi.x >= 0 else { return v.grid.worldBoundingBox }
-        let sub = Grid(dims: hi &- lo &+ 1,
-                       voxelToWorld: v.voxelToWorld * Affine.translation(SIMD3<Double>(lo)))
-        let b = sub.worldBoundingBox
-        let margin = SIMD3<Double>(repeating: 10)
-        return (b.min - margin, b.max + margin)
+        ImagePreparation.foregroundBox(v, threshold: foregroundThreshold, marginMM: 10)
     }
 
     /// An isotropic RAS grid over the intersection of `grid`'s box and `box`.

@@ -122,3 +122,26 @@ public enum ImagePreparation {
         return m
     }
 }
+
+extension ImagePreparation {
+    /// World bounding box (mm) of the voxel centres above `threshold`, grown by `marginMM`;
+    /// the whole grid's box when no voxel is above it.
+    public static func foregroundBox(_ v: Volume, threshold: Float, marginMM: Double) -> (min: SIMD3<Double>, max: SIMD3<Double>) {
+        let d = v.dims
+        var lo = SIMD3<Int>(d.x, d.y, d.z), hi = SIMD3<Int>(-1, -1, -1)
+        for k in 0..<d.z {
+            for j in 0..<d.y {
+                let base = v.grid.index(0, j, k)
+                for i in 0..<d.x where v.voxels[base + i] > threshold {
+                    lo = pointwiseMin(lo, SIMD3(i, j, k))
+                    hi = pointwiseMax(hi, SIMD3(i, j, k))
+                }
+            }
+        }
+        guard hi.x >= 0 else { return v.grid.worldBoundingBox }
+        let sub = Grid(dims: hi &- lo &+ 1, voxelToWorld: v.voxelToWorld * Affine.translation(SIMD3<Double>(lo)))
+        let b = sub.worldBoundingBox
+        let margin = SIMD3<Double>(repeating: marginMM)
+        return (b.min - margin, b.max + margin)
+    }
+}
