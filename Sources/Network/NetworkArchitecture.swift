@@ -1,0 +1,108 @@
+/// Which normalisation follows each convolution.
+public enum Normalization: Codable, Equatable, Sendable {
+    /// No normalisation (the convolution's bias is then the only shift).
+    case none
+    /// ``GroupNorm`` with `groups` groups in every layer (a layer with fewer channels uses one
+    /// group per channel); `groups` must divide every block's channel count.
+    case group(groups: Int)
+}
+
+/// Everything needed to rebuild a ``LocalizationNetwork`` (stored in model files).
+///
+/// The network: input (N, `inputChannels`, g, g, g) with g = `gridSize`; then for each entry
+/// `c` of `blockChannels` a block of `convolutionsPerBlock` convolutions — the first with
+/// stride 2 (halving each axis: g → (g−1)/2 + 1), the others stride 1, all to `c` channels,
+/// each followed by the normalisation and LeakyReLU(`leakySlope`); then global average
+/// pooling and one dense layer to `outputs` values, initialised to zero.
+public struct NetworkArchitecture: Codable, Equatable, Sendable {
+    /// Edge length of the isotropic input grid, in voxels.
+    public var gridSize: Int
+    /// Input channels (2: the initialised scan and the atlas).
+    public var inputChannels: Int
+    /// Output channels of each down-sampling block.
+    public var blockChannels: [Int]
+    /// Convolutions per block (≥ 1); the first has stride 2.
+    public var convolutionsPerBlock: Int
+    public var normalization: Normalization
+    /// Negative-side slope of the LeakyReLU, in [0, 1] (1 makes it the identity: a smooth
+    /// network, used by the finite-difference test).
+    public var leakySlope: Float
+    /// Raw outputs (12 for an affine; see ``AffineParameterMap``).
+    public var outputs: Int
+
+    public init(gridSize: Int = 64, inputChannels: Int = 2, blockChannels: [Int] = [8, 16, 32, 32, 64],
+                convolutionsPerBlock: Int = 2, normalization: Normalization = .group(groups: 4),
+                leakySlope: Float = 0.2, outputs: Int = 12) {
+        self.gridSize = gridSize
+        self.inputChannels = inputChannels
+        self.blockChannels = blockChannels
+        self.convolutionsPerBlock = convolutionsPerBlock
+        self.normalization = normalization
+        self.leakySlope = leakySlope
+        self.outputs = outputs
+    }
+
+    /// The default: 64³ input, 5 blocks 64→32→16→8→4→2 with 8-16-32-32-64 channels, two
+    /// convolutions per block, group norm with 4 groups, slope 0.2, 12 outputs.
+    public static let standard = NetworkArchitecture()
+
+    /// Spatial edge length after each block.
+    public var blockSizes: [Int] {
+        var s = gridSize
+        return blockChannels.map { _ in s = (s - 1) / 2 + 1; return s }
+    }
+
+    /// Throws ``NetworkError/invalidArchitecture(_:)`` naming the first field that is out of range.
+    public func validate() throws {
+        func fail(_ m: String) -> NetworkError { .invalidArchitecture(m) }
+        guard gridSize >= 2 else { throw fail("gridSize must be at least 2 (got \(gridSize))") }
+        guard inputChannels >= 1 else { throw fail("inputChannels must be at least 1 (got \(inputChannels))") }
+        guard !blockChannels.isEmpty, blockChannels.allSatisfy({ $0 >= 1 }) else {
+            throw fail("blockChannels must be a non-empty list of positive counts (got \(blockChannels))")
+        }
+        guard convolutionsPerBlock >= 1 else { throw fail("convolutionsPerBlock must be at least 1 (got \(convolutionsPerBlock))") }
+        guard leakySlope.isFinite, leakySlope >= 0, leakySlope <= 1 else { throw fail("leakySlope must be in [0, 1] (got \(leakySlope))") }
+        guard outputs >= 1 else { throw fail("outputs must be at least 1 (got \(outputs))") }
+        if case .group(let g) = normalization {
+            guard g >= 1 else { throw fail("normalization groups must be at least 1 (got \(g))") }
+            for c in blockChannels where c % groupCount(channels: c) != 0 {
+                throw fail("normalization groups \(g) do not divide block channels \(c)")
+            }
+        }
+    }
+
+    /// Groups used for a layer of `channels` channels.
+    func groupCount(channels: Int) -> Int {
+        if case .group(let g) = normalization { return min(g, channels) }
+        return 1
+    }
+}
+
+/// Errors of the Network module; each message names the field or tensor at fault.
+public enum NetworkError: Error, Equatable, CustomStringConvertible {
+    case invalidArchitecture(String)
+    case parameterMismatch(String)
+
+    public var description: String {
+        switch self {
+        case .invalidArchitecture(let m): return "invalid network architecture: \(m)"
+        case .parameterMismatch(let m): return "network parameters do not match the architecture: \(m)"
+        }
+    }
+}
+
+/// One named parameter tensor, as a model file stores it.
+public struct ParameterTensor: Codable, Equatable, Sendable {
+    /// E.g. `block0.conv1.weight`, `block2.norm0.scale`, `head.bias`.
+    public var name: String
+    /// Logical shape, e.g. `[out, in, 3, 3, 3]` for a convolution weight (last axis fastest).
+    public var shape: [Int]
+    /// The values, row-major in `shape`.
+    public var values: [Float]
+
+    public init(name: String, shape: [Int], values: [Float]) {
+        self.name = name
+        self.shape = shape
+        self.values = values
+    }
+}

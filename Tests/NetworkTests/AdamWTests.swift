@@ -1,0 +1,56 @@
+import Foundation
+import Network
+import Testing
+
+struct AdamWTests {
+    /// Double reference of the documented update.
+    static func reference(_ p0: [Double], grads: [[Double]], lr: Double, decay: Double, clip: Double?) -> [Double] {
+        var p = p0, m = [Double](repeating: 0, count: p0.count), v = m
+        for (t, g0) in grads.enumerated() {
+            let norm = g0.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let s = (clip != nil && norm > clip!) ? clip! / norm : 1
+            for e in p.indices {
+                let g = g0[e] * s
+                m[e] = 0.9 * m[e] + 0.1 * g
+                v[e] = 0.999 * v[e] + 0.001 * g * g
+                let mh = m[e] / (1 - pow(0.9, Double(t + 1))), vh = v[e] / (1 - pow(0.999, Double(t + 1)))
+                p[e] -= lr * (mh / (vh.squareRoot() + 1e-8) + decay * p[e])
+            }
+        }
+        return p
+    }
+
+    @Test(arguments: [nil, 0.5] as [Double?])
+    func matchesTheDocumentedUpdate(clip: Double?) {
+        let p0: [Float] = [0.5, -1, 2, 0.25]
+        let grads: [[Float]] = [[0.3, -0.2, 1.5, 0], [0.1, 0.4, -0.9, 0.2], [-0.5, 0.05, 0.3, 1]]
+        var adam = AdamW(learningRate: 0.01, weightDecay: 0.1, clipNorm: clip)
+        // Two tensors: the first decays, the second does not.
+        var p: [[Float]] = [Array(p0[0..<2]), Array(p0[2..<4])]
+        for g in grads { adam.update(&p, gradients: [Array(g[0..<2]), Array(g[2..<4])], decays: [true, false]) }
+        let gd = grads.map { $0.map(Double.init) }
+        let withDecay = Self.reference(p0.map(Double.init), grads: gd, lr: 0.01, decay: 0.1, clip: clip)
+        let without = Self.reference(p0.map(Double.init), grads: gd, lr: 0.01, decay: 0, clip: clip)
+        #expect(abs(Double(p[0][0]) - withDecay[0]) < 1e-6 && abs(Double(p[0][1]) - withDecay[1]) < 1e-6)
+        #expect(abs(Double(p[1][0]) - without[2]) < 1e-6 && abs(Double(p[1][1]) - without[3]) < 1e-6)
+        #expect(adam.step == 3)
+    }
+
+    @Test func clippingUsesTheGlobalNorm() {
+        #expect(AdamW.globalNorm([[3], [4]]) == 5)
+        // With clipping at 1, a gradient scaled by 1000 gives the same update as the gradient at norm 1.
+        var a = AdamW(learningRate: 0.1, weightDecay: 0, clipNorm: 1), b = a
+        var pa: [[Float]] = [[1, 1]], pb = pa
+        a.update(&pa, gradients: [[0.6, 0.8]], decays: [false])
+        b.update(&pb, gradients: [[600, 800]], decays: [false])
+        #expect(pa == pb)
+    }
+
+    @Test func stateRoundTripsThroughJSON() throws {
+        var a = AdamW()
+        var p: [[Float]] = [[1, 2, 3]]
+        a.update(&p, gradients: [[0.1, 0.2, 0.3]], decays: [true])
+        let b = try JSONDecoder().decode(AdamW.self, from: JSONEncoder().encode(a))
+        #expect(a == b)
+    }
+}

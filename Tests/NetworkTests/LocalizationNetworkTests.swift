@@ -1,0 +1,182 @@
+import Foundation
+import Network
+import Testing
+import TestSupport
+import VolumeCore
+
+struct LocalizationNetworkTests {
+    static let tiny = NetworkArchitecture(gridSize: 8, blockChannels: [4, 4], convolutionsPerBlock: 2,
+                                          normalization: .group(groups: 2), leakySlope: 0.2)
+
+    /// The tiny network with a random (non-zero) head so that every gradient is non-zero.
+    static func tinyNetwork(seed: UInt64) -> LocalizationNetwork {
+        var net = try! LocalizationNetwork(architecture: tiny, seed: seed)
+        var p = net.parameterValues
+        for i in p.indices where net.parameterTensors[i].name.hasPrefix("head") || net.parameterTensors[i].name.hasSuffix("shift") {
+            p[i] = NetHelp.randomArray(p[i].count, seed: seed + UInt64(i), lo: -0.5, hi: 0.5)
+        }
+        net.parameterValues = p
+        return net
+    }
+
+    @Test func untrainedNetworkOutputsExactlyZero() throws {
+        let arch = NetworkArchitecture(gridSize: 32, blockChannels: [4, 8, 8], convolutionsPerBlock: 1)
+        let net = try LocalizationNetwork(architecture: arch, seed: 1)
+        let x = NetHelp.random(net.inputShape(batch: 2), seed: 2, lo: 0, hi: 100)
+        let y = net.forward(x, threads: 2)
+        #expect(y.shape == .vector(batch: 2, channels: 12))
+        #expect(y.values.allSatisfy { $0 == 0 && $0.sign == .plus })
+        #expect(AffineParameterMap().affine(y.values.prefix(12).map(Double.init)) == .identity)
+    }
+
+    /// Relative errors of sampled parameter and input gradients against central differences.
+    static func gradientErrors(slope: Float, h: Double) -> [(String, Double)] {
+        var arch = tiny
+        arch.leakySlope = slope
+        var net = try! LocalizationNetwork(architecture: arch, seed: 3)
+        var p = net.parameterValues
+        for i in p.indices where net.parameterTensors[i].name.hasPrefix("head") || net.parameterTensors[i].name.hasSuffix("shift") {
+            p[i] = NetHelp.randomArray(p[i].count, seed: 30 + UInt64(i), lo: -0.5, hi: 0.5)
+        }
+        net.parameterValues = p
+        let x = NetHelp.random(net.inputShape(batch: 2), seed: 4)
+        let r = NetHelp.random(.vector(batch: 2, channels: 12), seed: 5)
+        let (_, tape) = net.forwardRecording(x, threads: 2)
+        let g = net.backward(tape, outputGradient: r, inputGradient: true, threads: 2)
+        let tensors = net.parameterTensors
+        #expect(g.parameters.map(\.count) == tensors.map(\.values.count))
+        var errors: [(String, Double)] = []
+        for (i, t) in tensors.enumerated() {
+            // Up to 16 entries per tensor, spread over it.
+            let idx = Array(Swift.stride(from: 0, to: t.values.count, by: max(1, t.values.count / 16)))
+            let numeric = NetHelp.numerical(t.values, h: h, indices: idx) { v in
+                var n = net; var p = n.parameterValues; p[i] = v; n.parameterValues = p
+                return NetHelp.loss(n.forward(x, threads: 1), r)
+            }
+            for (q, e) in idx.enumerated() {
+                errors.append(("\(t.name)[\(e)]", GradientCheck.maxRelativeError([Double(g.parameters[i][e])], [numeric[q]], floor: 1e-2)))
+            }
+        }
+        let idx = Array(Swift.stride(from: 0, to: x.values.count, by: 17))
+        let numeric = NetHelp.numerical(x.values, h: h, indices: idx) { v in
+            NetHelp.loss(net.forward(Tensor5(shape: x.shape, values: v), threads: 1), r)
+        }
+        for (q, e) in idx.enumerated() {
+            errors.append(("input[\(e)]", GradientCheck.maxRelativeError([Double(g.input!.values[e])], [numeric[q]], floor: 1e-2)))
+        }
+        return errors
+    }
+
+    /// With slope 1 the network is smooth (convolutions, group norm, pooling, dense): every
+    /// sampled gradient entry must match central differences.
+    @Test func backwardMatchesFiniteDifferencesOnASmoothNetwork() {
+        for (name, e) in Self.gradientErrors(slope: 1, h: 1e-2) {
+            #expect(e < 3e-3, "\(name): relative error \(e)")
+        }
+    }
+
+    /// With slope 0.2 a few differences straddle a kink of the LeakyReLU (any step large
+    /// enough to beat Float32 rounding does): require 95 % of the entries to match.
+    @Test func backwardMatchesFiniteDifferencesAwayFromKinks() {
+        let errors = Self.gradientErrors(slope: 0.2, h: 2e-3)
+        let good = errors.filter { $0.1 < 1e-2 }.count
+        #expect(Double(good) >= 0.95 * Double(errors.count), "\(errors.count - good) of \(errors.count) entries off")
+    }
+
+    @Test func forwardAndBackwardAreBitIdenticalForEveryThreadCount() {
+        var net = try! LocalizationNetwork(architecture: NetworkArchitecture(gridSize: 24, blockChannels: [4, 8], convolutionsPerBlock: 2), seed: 6)
+        var p = net.parameterValues
+        p[p.count - 2] = NetHelp.randomArray(p[p.count - 2].count, seed: 7)
+        net.parameterValues = p
+        let x = NetHelp.random(net.inputShape(batch: 2), seed: 8)
+        let r = NetHelp.random(.vector(batch: 2, channels: 12), seed: 9)
+        let (y1, tape1) = net.forwardRecording(x, threads: 1)
+        let g1 = net.backward(tape1, outputGradient: r, inputGradient: true, threads: 1)
+        for t in [2, 3] {
+            let (y, tape) = net.forwardRecording(x, threads: t)
+            let g = net.backward(tape, outputGradient: r, inputGradient: true, threads: t)
+            #expect(y == y1)
+            #expect(g.parameters == g1.parameters)
+            #expect(g.input == g1.input)
+        }
+    }
+
+    @Test func sameSeedSameWeightsAndNamedTensors() throws {
+        let a = try LocalizationNetwork(architecture: Self.tiny, seed: 10)
+        let b = try LocalizationNetwork(architecture: Self.tiny, seed: 10)
+        let c = try LocalizationNetwork(architecture: Self.tiny, seed: 11)
+        #expect(a.parameterTensors == b.parameterTensors)
+        #expect(a.parameterTensors != c.parameterTensors)
+        #expect(a.parameterTensors.map(\.name) == [
+            "block0.conv0.weight", "block0.conv0.bias", "block0.norm0.scale", "block0.norm0.shift",
+            "block0.conv1.weight", "block0.conv1.bias", "block0.norm1.scale", "block0.norm1.shift",
+            "block1.conv0.weight", "block1.conv0.bias", "block1.norm0.scale", "block1.norm0.shift",
+            "block1.conv1.weight", "block1.conv1.bias", "block1.norm1.scale", "block1.norm1.shift",
+            "head.weight", "head.bias"])
+        #expect(a.parameterTensors[0].shape == [4, 2, 3, 3, 3])
+        #expect(a.parameterTensors[16].shape == [12, 4])
+        #expect(a.parameterDecays.filter { $0 }.count == 5)
+    }
+
+    @Test func parametersLoadBackAndAreValidated() throws {
+        let source = Self.tinyNetwork(seed: 12)
+        var net = try LocalizationNetwork(architecture: Self.tiny, seed: 13)
+        try net.loadParameters(source.parameterTensors)
+        #expect(net.parameterTensors == source.parameterTensors)
+        let x = NetHelp.random(net.inputShape(batch: 1), seed: 14)
+        #expect(net.forward(x, threads: 1) == source.forward(x, threads: 1))
+
+        var wrongShape = source.parameterTensors
+        wrongShape[4].shape = [4, 4, 3, 3, 2]
+        #expect(throws: NetworkError.parameterMismatch("tensor 'block0.conv1.weight' has shape [4, 4, 3, 3, 2], expected [4, 4, 3, 3, 3]")) {
+            try net.loadParameters(wrongShape)
+        }
+        var wrongName = source.parameterTensors
+        wrongName[1].name = "block0.conv0.offset"
+        #expect(throws: NetworkError.parameterMismatch("expected tensor 'block0.conv0.bias', found 'block0.conv0.offset'")) {
+            try net.loadParameters(wrongName)
+        }
+        var wrongCount = source.parameterTensors
+        wrongCount[1].values.removeLast()
+        #expect(throws: NetworkError.self) { try net.loadParameters(wrongCount) }
+        var notFinite = source.parameterTensors
+        notFinite[2].values[0] = .nan
+        #expect(throws: NetworkError.parameterMismatch("tensor 'block0.norm0.scale' contains a non-finite value")) {
+            try net.loadParameters(notFinite)
+        }
+        #expect(throws: NetworkError.self) { try net.loadParameters(Array(source.parameterTensors.dropLast())) }
+        #expect(net.parameterTensors == source.parameterTensors)
+    }
+
+    @Test func architectureRoundTripsThroughJSONAndIsValidated() throws {
+        let data = try JSONEncoder().encode(NetworkArchitecture.standard)
+        #expect(try JSONDecoder().decode(NetworkArchitecture.self, from: data) == .standard)
+        #expect(NetworkArchitecture.standard.blockSizes == [32, 16, 8, 4, 2])
+        #expect(throws: NetworkError.invalidArchitecture("normalization groups 4 do not divide block channels 6")) {
+            try LocalizationNetwork(architecture: NetworkArchitecture(blockChannels: [8, 6]), seed: 1)
+        }
+        #expect(throws: NetworkError.self) { try NetworkArchitecture(blockChannels: []).validate() }
+        #expect(throws: NetworkError.self) { try NetworkArchitecture(leakySlope: -1).validate() }
+        try NetworkArchitecture(blockChannels: [2, 8], normalization: .group(groups: 4)).validate()
+        try NetworkArchitecture(normalization: .none).validate()
+    }
+
+    @Test func trainingStepsReduceASimpleLoss() throws {
+        // Regress the outputs towards a fixed target: AdamW on the whole network must reduce ½‖y − y*‖².
+        var net = try LocalizationNetwork(architecture: Self.tiny, seed: 15)
+        let x = NetHelp.random(net.inputShape(batch: 2), seed: 16)
+        let target = NetHelp.random(.vector(batch: 2, channels: 12), seed: 17, lo: -0.5, hi: 0.5)
+        var adam = AdamW(learningRate: 1e-2, weightDecay: 1e-4, clipNorm: 1)
+        func loss(_ y: Tensor5) -> Double { zip(y.values, target.values).reduce(0) { $0 + 0.5 * Double(($1.0 - $1.1) * ($1.0 - $1.1)) } }
+        let first = loss(net.forward(x, threads: 2))
+        for _ in 0..<30 {
+            let (y, tape) = net.forwardRecording(x, threads: 2)
+            let dy = Tensor5(shape: y.shape, values: zip(y.values, target.values).map { $0 - $1 })
+            let g = net.backward(tape, outputGradient: dy, threads: 2)
+            var p = net.parameterValues
+            adam.update(&p, gradients: g.parameters, decays: net.parameterDecays)
+            net.parameterValues = p
+        }
+        #expect(loss(net.forward(x, threads: 2)) < 0.2 * first)
+    }
+}
