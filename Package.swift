@@ -13,6 +13,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Property-based tests (FuzzRegressionTests only; no dependencies, ~10 s to build).
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // System libraries: module maps only.
@@ -40,11 +42,14 @@ let package = Package(
         .target(name: "AuditLog", dependencies: ["Hashing"]),
         .target(name: "QuickLook", dependencies: ["VolumeCore", "CPNG"]),
 
+        // Unsupervised training of the localization network against an atlas.
+        .target(name: "Training", dependencies: ["VolumeCore", "Sampling", "Similarity", "Network"]),
+
         // Registration pipeline: initialisation, search, refinement, protocols.
-        .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT"]),
+        .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT", "Network"]),
 
         // Whole jobs (align, apply): read, run, write every output atomically. No printing.
-        .target(name: "Workflows", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing", "AuditLog", "QuickLook"]),
+        .target(name: "Workflows", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Training", "Network", "Hashing", "AuditLog", "QuickLook"]),
 
         // Command line.
         .target(name: "STNCommands", dependencies: [
@@ -56,8 +61,10 @@ let package = Package(
         // Benchmarks (release builds only; not part of `swift test`).
         .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows", "Network", "AuditLog"]),
 
-        // Seeded mutation fuzzer for the NIfTI reader (and other parsers).
-        .executableTarget(name: "stnfuzz", dependencies: ["VolumeCore", "NIfTIIO", "TransformIO", "Registration"]),
+        // Seeded mutation fuzzer for the NIfTI reader (and other parsers): seeds, mutators and
+        // checked targets in FuzzSupport (shared with FuzzRegressionTests), the driver in stnfuzz.
+        .target(name: "FuzzSupport", dependencies: ["VolumeCore", "NIfTIIO", "TransformIO", "Registration"]),
+        .executableTarget(name: "stnfuzz", dependencies: ["FuzzSupport", "VolumeCore", "NIfTIIO", "TransformIO", "Registration"]),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["VolumeCore"], path: "Tests/TestSupport"),
@@ -73,7 +80,11 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "VolumeCore", "TestSupport"]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "Hashing", "TestSupport"]),
         .testTarget(name: "QuickLookTests", dependencies: ["QuickLook", "VolumeCore", "TestSupport"]),
-        .testTarget(name: "FuzzRegressionTests", dependencies: ["NIfTIIO", "TransformIO", "Registration", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: [
+            "FuzzSupport", "NIfTIIO", "TransformIO", "Registration", "Sampling", "Workflows", "VolumeCore", "TestSupport",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )

@@ -1,0 +1,261 @@
+import Dispatch
+import Foundation
+import Network
+import Sampling
+import Similarity
+import VolumeCore
+
+/// Settings of one training run (recorded in checkpoints and the model's provenance).
+public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    public var architecture: NetworkArchitecture
+    public var parameterMap: AffineParameterMap
+    public var input: ModelFile.Input
+    /// Perturbation ranges at the end of the curriculum.
+    public var ranges: PerturbationRanges
+    public var steps: Int
+    public var batchSize: Int
+    public var learningRate: Double
+    public var weightDecay: Double
+    public var clipNorm: Double
+    public var seed: UInt64
+    /// Steps between validations (and curriculum decisions).
+    public var validationEvery: Int
+    /// Validation perturbations per validation scan (fixed for the whole run).
+    public var validationCases: Int
+    /// Curriculum fraction at the start (ranges × fraction); it widens by `curriculumStep`
+    /// whenever the validation loss stops improving by 1 %, and reaches 1 by 60 % of the steps at the latest.
+    public var curriculumStart: Double
+    public var curriculumStep: Double
+
+    public init(architecture: NetworkArchitecture, parameterMap: AffineParameterMap, input: ModelFile.Input,
+                ranges: PerturbationRanges, steps: Int, batchSize: Int = 4, learningRate: Double = 1e-3,
+                weightDecay: Double = 1e-4, clipNorm: Double = 1.0, seed: UInt64 = 1, validationEvery: Int = 50,
+                validationCases: Int = 4, curriculumStart: Double = 0.25, curriculumStep: Double = 0.15) {
+        self.architecture = architecture
+        self.parameterMap = parameterMap
+        self.input = input
+        self.ranges = ranges
+        self.steps = steps
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        self.clipNorm = clipNorm
+        self.seed = seed
+        self.validationEvery = validationEvery
+        self.validationCases = validationCases
+        self.curriculumStart = curriculumStart
+        self.curriculumStep = curriculumStep
+    }
+}
+
+/// One row of the loss curve.
+public struct LossPoint: Codable, Equatable, Sendable {
+    public var step: Int
+    /// Mean −NCC over the step's batch.
+    public var loss: Double
+    /// Mean −NCC over the fixed validation cases (only on validation steps).
+    public var validationLoss: Double?
+    /// Curriculum fraction used by the step.
+    public var curriculum: Double
+    /// Wall seconds since the run (or the resumed run) started.
+    public var seconds: Double
+}
+
+/// Everything needed to continue a run exactly where it stopped.
+public struct TrainingState: Codable, Sendable {
+    public var configuration: TrainingConfiguration
+    /// Steps completed.
+    public var step: Int
+    public var curriculum: Double
+    public var bestValidationLoss: Double?
+    public var lastValidationLoss: Double?
+    public var optimiser: AdamW
+    public var parameters: [ParameterTensor]
+    public var history: [LossPoint]
+}
+
+/// Unsupervised training of the localization network against an atlas (issue: spatial transformer).
+///
+/// Each step draws `batchSize` (scan, perturbation) pairs from a generator seeded by
+/// `(seed, step)`, so a run and a resumed run take the same steps: the scan is shown to the
+/// network through its centre-of-mass start `T₀` and a random normalised affine `P`
+/// (``PerturbationRanges`` × curriculum), with random intensity changes; the network predicts
+/// `A`; the spatial transformer warps the input by `A`; the loss is −NCC with the atlas on the
+/// frame grid (global NCC over the atlas foreground, module Similarity). No labels: the ideal
+/// `A` is `P⁻¹`, which the network has to discover from the similarity alone.
+/// Same seed and thread count → same weights.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let threads: Int
+    public private(set) var network: LocalizationNetwork
+    public private(set) var state: TrainingState
+    let recipe: NetworkInputRecipe
+    let frame: NetworkFrame
+    let transformer: SpatialTransformer
+    let atlasChannel: Volume
+    let ncc: PreparedGlobalNCC
+    let scans: [(volume: Volume, start: Affine)]
+    let validationInputs: [Volume]
+
+    /// Prepares the atlas, the scans (normalised, centre-of-mass starts) and the fixed
+    /// validation cases; starts from `resume` when given (its configuration must match).
+    public init(atlas: Volume, training: [Volume], validation: [Volume], configuration c: TrainingConfiguration,
+                threads: Int, resume: TrainingState? = nil) throws {
+        guard !training.isEmpty else { throw TrainingError("no training scans") }
+        guard c.steps >= 1, c.batchSize >= 1 else { throw TrainingError("steps and batch size must be at least 1") }
+        configuration = c
+        self.threads = threads
+        let recipe = NetworkInputRecipe(c.input)
+        self.recipe = recipe
+        let atlasN = recipe.normalise(atlas)
+        guard let atlasCentre = ImagePreparation.centreOfMass(atlasN) else { throw TrainingError("the atlas has no foreground") }
+        let frame = recipe.frame(forNormalisedAtlas: atlasN)
+        self.frame = frame
+        transformer = SpatialTransformer(frame: frame)
+        let resampler: NetworkInputRecipe.Resampler = { v, g, t in resample(v, onto: g, atlasToScan: t, threads: threads) }
+        let atlasChannel = recipe.atlasChannel(atlasN, frame: frame, resample: resampler)
+        self.atlasChannel = atlasChannel
+        let mask = ImagePreparation.mask(atlasChannel, threshold: Float(c.input.foregroundThreshold), dilation: 1)
+        ncc = GlobalNCC(threads: threads).prepare(atlas: atlasChannel, mask: mask)
+        @Sendable func prepared(_ v: Volume) throws -> (Volume, Affine) {
+            let n = recipe.normalise(v)
+            guard let centre = ImagePreparation.centreOfMass(n) else { throw TrainingError("a training scan has no foreground") }
+            return (n, Affine.translation(centre - atlasCentre))
+        }
+        scans = try training.map(prepared)
+        // Fixed validation cases at the full ranges.
+        var vrng = SeededGenerator(seed: c.seed ^ 0x5EED_0F_7A11_DA7E)
+        var inputs: [Volume] = []
+        for v in validation {
+            let (n, start) = try prepared(v)
+            for _ in 0..<c.validationCases {
+                let p = c.ranges.sample(&vrng, fraction: 1, halfExtentMM: frame.halfExtentMM)
+                inputs.append(recipe.scanChannel(n, start: start, normalised: p, frame: frame, resample: resampler))
+            }
+        }
+        validationInputs = inputs
+        var net = try LocalizationNetwork(architecture: c.architecture, seed: c.seed)
+        if let r = resume {
+            guard r.configuration == c else { throw TrainingError("the checkpoint was made with other settings; resume with the same command") }
+            try net.loadParameters(r.parameters)
+            state = r
+        } else {
+            state = TrainingState(configuration: c, step: 0, curriculum: c.curriculumStart, bestValidationLoss: nil,
+                                  lastValidationLoss: nil,
+                                  optimiser: AdamW(learningRate: c.learningRate, weightDecay: c.weightDecay, clipNorm: c.clipNorm),
+                                  parameters: net.parameterTensors, history: [])
+        }
+        network = net
+    }
+
+    /// Trains until `configuration.steps` or until `shouldStop()`; calls `report` after every
+    /// step and `checkpoint` on validation steps and when stopping. Returns the final state.
+    @discardableResult
+    public func run(report: (LossPoint) -> Void, checkpoint: (TrainingState) throws -> Void,
+                    shouldStop: () -> Bool) throws -> TrainingState {
+        let begin = DispatchTime.now().uptimeNanoseconds
+        while state.step < configuration.steps {
+            if shouldStop() { break }
+            let loss = try step()
+            var point = LossPoint(step: state.step, loss: loss, validationLoss: nil, curriculum: state.curriculum,
+                                  seconds: Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9)
+            if state.step % configuration.validationEvery == 0 || state.step == configuration.steps {
+                let v = validationLoss()
+                point.validationLoss = v
+                updateCurriculum(validation: v)
+            }
+            state.history.append(point)
+            report(point)
+            if point.validationLoss != nil {
+                state.parameters = network.parameterTensors
+                try checkpoint(state)
+            }
+        }
+        state.parameters = network.parameterTensors
+        try checkpoint(state)
+        return state
+    }
+
+    /// One optimisation step; returns the batch's mean loss.
+    func step() throws -> Double {
+        let c = configuration
+        var rng = SeededGenerator(seed: c.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(state.step + 1))
+        let resampler: NetworkInputRecipe.Resampler = { v, g, t in resample(v, onto: g, atlasToScan: t, threads: self.threads) }
+        var images: [Volume] = []
+        for _ in 0..<c.batchSize {
+            let s = scans[Int(rng.next() % UInt64(scans.count))]
+            let p = c.ranges.sample(&rng, fraction: state.curriculum, halfExtentMM: frame.halfExtentMM)
+            var image = recipe.scanChannel(s.volume, start: s.start, normalised: p, frame: frame, resample: resampler)
+            IntensityAugmentation.apply(&image, &rng)
+            images.append(image)
+        }
+        let (loss, outputGradient, tape) = lossAndOutputGradient(images, recording: true)
+        let grads = network.backward(tape!, outputGradient: outputGradient, threads: threads)
+        var params = network.parameterValues
+        state.optimiser.update(&params, gradients: grads.parameters, decays: network.parameterDecays)
+        network.parameterValues = params
+        state.step += 1
+        guard loss.isFinite, params.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+            throw TrainingError("training diverged at step \(state.step) (non-finite loss or weights); lower the learning rate")
+        }
+        return loss
+    }
+
+    /// Mean −NCC after the network's prediction for `images`, the gradient with respect to the
+    /// raw outputs, and the forward tape.
+    func lossAndOutputGradient(_ images: [Volume], recording: Bool) -> (Double, Tensor5, ForwardTape?) {
+        let batch = NetworkInputRecipe.batch(images.map { NetworkInputRecipe.tensor(scan: $0, atlas: atlasChannel) })
+        let (out, tape): (Tensor5, ForwardTape?) = recording
+            ? { let r = network.forwardRecording(batch, threads: threads); return (r.output, r.tape) }()
+            : (network.forward(batch, threads: threads), nil)
+        let k = configuration.architecture.outputs
+        var dOut = Tensor5(zeros: out.shape)
+        var total = 0.0
+        let scale = 1 / Double(images.count)
+        for (b, image) in images.enumerated() {
+            let o = (0..<k).map { Double(out.values[b * k + $0]) }
+            let a = configuration.parameterMap.affine(o)
+            let w = transformer.forward(image, normalised: a, threads: threads)
+            let (s, dS) = ncc.evaluate(warped: w.warped.voxels)
+            total += -s * scale
+            guard recording else { continue }
+            let dLdW = Volume(grid: image.grid, voxels: dS.map { Float(-Double($0) * scale) })
+            let dA = transformer.affineGradient(dLdW, spatialGradient: w.spatialGradient, threads: threads)
+            let dO = configuration.parameterMap.outputGradient(o, entryGradient: dA)
+            for j in 0..<k { dOut.values[b * k + j] = Float(dO[j]) }
+        }
+        return (total, dOut, tape)
+    }
+
+    /// Mean −NCC over the fixed validation cases (0 when there are none).
+    public func validationLoss() -> Double {
+        guard !validationInputs.isEmpty else { return 0 }
+        var total = 0.0
+        let chunk = max(1, configuration.batchSize)
+        var start = 0
+        while start < validationInputs.count {
+            let items = Array(validationInputs[start..<min(validationInputs.count, start + chunk)])
+            total += lossAndOutputGradient(items, recording: false).0 * Double(items.count)
+            start += chunk
+        }
+        return total / Double(validationInputs.count)
+    }
+
+    func updateCurriculum(validation v: Double) {
+        let c = configuration
+        let floor = c.curriculumStart + (1 - c.curriculumStart) * min(1, Double(state.step) / (0.6 * Double(c.steps)))
+        var next = max(state.curriculum, floor)
+        if let last = state.lastValidationLoss, v > last - 0.01 * abs(last) {
+            next = state.curriculum + c.curriculumStep   // plateau at this difficulty: widen
+        }
+        state.curriculum = min(1, max(next, floor))
+        state.lastValidationLoss = v
+        state.bestValidationLoss = min(state.bestValidationLoss ?? v, v)
+    }
+}
+
+/// Training cannot go on.
+public struct TrainingError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}

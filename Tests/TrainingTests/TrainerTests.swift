@@ -1,0 +1,112 @@
+import Foundation
+import Network
+import Sampling
+import Testing
+import TestSupport
+@testable import Training
+import VolumeCore
+
+/// A tiny configuration: 12³ input, two blocks, batch 2.
+func tinyConfiguration(steps: Int, seed: UInt64 = 3) -> TrainingConfiguration {
+    TrainingConfiguration(
+        architecture: NetworkArchitecture(gridSize: 12, inputChannels: 2, blockChannels: [4, 8], convolutionsPerBlock: 1,
+                                          normalization: .group(groups: 2), leakySlope: 0.2, outputs: 12),
+        parameterMap: AffineParameterMap(maxRotationDegrees: 30, maxTranslation: 0.3, maxScale: 1.2, maxShear: 0.1),
+        input: ModelFile.Input(gridSize: 12),
+        ranges: PerturbationRanges(maxRotationDegrees: 15, maxTranslationMM: 8, maxScale: 0.05, maxShear: 0.02),
+        steps: steps, batchSize: 2, learningRate: 3e-3, seed: seed, validationEvery: 2, validationCases: 2)
+}
+
+func phantomImages() -> (atlas: Volume, scans: [Volume]) {
+    let g = Grid(dims: SIMD3(20, 22, 18), spacingMM: SIMD3(5, 5, 5), origin: SIMD3(-48, -52, -42))
+    let atlas = Phantom.blobs(grid: g)
+    let s1 = resample(atlas, onto: g, atlasToScan: Decomposition(translation: SIMD3(4, -3, 2), rotationDegrees: SIMD3(5, 0, -6)).affine)
+    let s2 = resample(atlas, onto: g, atlasToScan: Decomposition(translation: SIMD3(-2, 3, 1), rotationDegrees: SIMD3(0, 7, 3)).affine)
+    return (atlas, [s1, s2])
+}
+
+struct SpatialTransformerTests {
+    @Test func affineGradientMatchesFiniteDifferences() throws {
+        let frame = NetworkFrame(gridSize: 10, centreMM: SIMD3(1, -2, 3), halfExtentMM: 40)
+        let image = Phantom.blobs(grid: frame.grid)
+        let st = SpatialTransformer(frame: frame)
+        var rng = SeededGenerator(seed: 5)
+        let weights = (0..<frame.grid.voxelCount).map { _ in Float(rng.uniform(-1, 1)) }
+        let a0 = Decomposition(translation: SIMD3(0.03, -0.02, 0.01), rotationDegrees: SIMD3(4, -3, 2), scale: SIMD3(1.02, 0.98, 1.01)).affine
+        // The loss in Double through the point sampler (no Float rounding of positions).
+        let sampler = TrilinearSampler(image)
+        let g = frame.grid
+        func loss(_ e: [Double]) -> Double {
+            let m = st.voxelMap(Affine(rowMajor3x4: e))
+            var s = 0.0
+            for k in 0..<g.dims.z { for j in 0..<g.dims.y { for i in 0..<g.dims.x {
+                let p = m.apply(SIMD3(Double(i), Double(j), Double(k)))
+                s += sampler.value(at: p) * Double(weights[g.index(i, j, k)])
+            } } }
+            return s
+        }
+        let e0 = a0.rowMajor4x4.prefix(12).map { $0 }
+        let w = st.forward(image, normalised: a0, threads: 1)
+        let analytic = st.affineGradient(Volume(grid: frame.grid, voxels: weights), spatialGradient: w.spatialGradient, threads: 1)
+        let numeric = GradientCheck.numerical(Array(e0), h: 1e-7, loss)
+        #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: 1) < 1e-2, "\(analytic) vs \(numeric)")
+    }
+
+    @Test func imageGradientIsTheAdjoint() {
+        let frame = NetworkFrame(gridSize: 8, centreMM: .zero, halfExtentMM: 30)
+        let st = SpatialTransformer(frame: frame)
+        var rng = SeededGenerator(seed: 6)
+        let image = Phantom.noise(grid: frame.grid, seed: 1)
+        let y = Phantom.noise(grid: frame.grid, seed: 2)
+        let a = Decomposition(rotationDegrees: SIMD3(10, 0, 5), scale: SIMD3(1.1, 0.9, 1)).affine
+        _ = rng.next()
+        let w = st.forward(image, normalised: a, threads: 1).warped
+        let back = st.imageGradient(y, normalised: a, threads: 1)
+        let lhs = zip(w.voxels, y.voxels).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let rhs = zip(image.voxels, back.voxels).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(abs(lhs - rhs) < 1e-4 * max(1, abs(lhs)))
+    }
+}
+
+struct TrainerTests {
+    @Test func untrainedPredictsIdentityAndTrainingLowersValidationLoss() throws {
+        let (atlas, scans) = phantomImages()
+        let t = try Trainer(atlas: atlas, training: scans, validation: [scans[0]], configuration: tinyConfiguration(steps: 30), threads: 2)
+        let before = t.validationLoss()
+        var points: [LossPoint] = []
+        try t.run(report: { points.append($0) }, checkpoint: { _ in }, shouldStop: { false })
+        let after = t.validationLoss()
+        #expect(points.count == 30)
+        #expect(after < before, "validation loss \(before) → \(after)")
+    }
+
+    @Test func sameSeedSameWeightsAnyThreadCount() throws {
+        let (atlas, scans) = phantomImages()
+        func train(threads: Int) throws -> [ParameterTensor] {
+            let t = try Trainer(atlas: atlas, training: scans, validation: [], configuration: tinyConfiguration(steps: 3), threads: threads)
+            try t.run(report: { _ in }, checkpoint: { _ in }, shouldStop: { false })
+            return t.network.parameterTensors
+        }
+        let a = try train(threads: 1), b = try train(threads: 2), c = try train(threads: 2)
+        #expect(a == b)
+        #expect(b == c)
+    }
+
+    @Test func resumeContinuesExactly() throws {
+        let (atlas, scans) = phantomImages()
+        let full = try Trainer(atlas: atlas, training: scans, validation: [scans[1]], configuration: tinyConfiguration(steps: 4), threads: 2)
+        try full.run(report: { _ in }, checkpoint: { _ in }, shouldStop: { false })
+        // Stop after 2 steps, keep the last checkpoint, resume from it.
+        var saved: TrainingState?
+        let first = try Trainer(atlas: atlas, training: scans, validation: [scans[1]], configuration: tinyConfiguration(steps: 4), threads: 2)
+        try first.run(report: { _ in }, checkpoint: { saved = $0 }, shouldStop: { first.state.step >= 2 })
+        let checkpoint = try #require(saved)
+        #expect(checkpoint.step == 2)
+        // Through JSON, as a checkpoint file would be.
+        let data = try JSONEncoder().encode(checkpoint)
+        let restored = try JSONDecoder().decode(TrainingState.self, from: data)
+        let second = try Trainer(atlas: atlas, training: scans, validation: [scans[1]], configuration: tinyConfiguration(steps: 4), threads: 2, resume: restored)
+        try second.run(report: { _ in }, checkpoint: { _ in }, shouldStop: { false })
+        #expect(second.network.parameterTensors == full.network.parameterTensors)
+    }
+}
