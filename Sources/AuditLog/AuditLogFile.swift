@@ -125,18 +125,17 @@ public struct AuditLogFile: Sendable {
             throw AuditLogError(path: path, problem: exists ? "cannot read the audit log (check its permissions)" : "no such audit log")
         }
         let bytes = [UInt8](data)
-        var lines: [Line] = []
+        var pieces: [(number: Int, bytes: [UInt8], complete: Bool)] = []
         var start = 0
-        var number = 0
         while start < bytes.count {
-            number += 1
             let end = bytes[start...].firstIndex(of: 0x0A)
-            let lineBytes = Array(bytes[start..<(end ?? bytes.count)])
-            lines.append(Line(number: number, bytes: lineBytes, complete: end != nil,
-                              record: AuditLogFile.record(lineBytes, number: number, path: path)))
+            pieces.append((pieces.count + 1, Array(bytes[start..<(end ?? bytes.count)]), end != nil))
             start = (end ?? bytes.count) + 1
         }
-        return lines
+        let path = self.path
+        return pieces.parallelMap { p in
+            Line(number: p.number, bytes: p.bytes, complete: p.complete, record: AuditLogFile.record(p.bytes, number: p.number, path: path))
+        }
     }
 
     /// Reads every record; throws at the first line that is not a complete record.

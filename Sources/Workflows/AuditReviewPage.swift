@@ -34,7 +34,7 @@ public enum AuditReviewPage {
             if reasons.isEmpty { reasons = "<span class=\"ok\">ok</span>" }
             if let e = r.error { reasons += "<div class=\"error\">\(escape(e))</div>" }
             body.append("""
-            <tr\(cls)><td>\(r.line)</td><td>\(escape(r.time))</td><td title="\(escape(r.scan ?? ""))">\(escape(scan))</td>\
+            <tr\(cls)><td>\(r.line)</td><td class="t">\(escape(shortTime(r.time)))</td><td title="\(escape(r.scan ?? ""))">\(escape(scan))</td>\
             <td>\(sim)</td><td>\(f(r.determinant, "%.3f"))</td><td>\(f(r.rotationDegrees, "%.1f"))</td>\
             <td>\(scales)</td><td>\(reasons)</td><td>\(images)</td></tr>
             """)
@@ -50,7 +50,7 @@ public enum AuditReviewPage {
         th { background: #f3f3f3; position: sticky; top: 0; }
         tr.flagged td { background: #fff1ee; } .flag { display: inline-block; background: #c0392b; color: #fff; border-radius: 3px; padding: 0 4px; margin: 1px; font-size: 12px; }
         .ok { color: #1e8449; } .error { color: #c0392b; font-size: 12px; max-width: 320px; } .note { color: #888; font-size: 12px; }
-        img { display: block; margin-bottom: 4px; image-rendering: pixelated; }
+        img { height: 120px; margin-right: 6px; vertical-align: top; } td.t { white-space: nowrap; }
         </style></head><body>
         <h1>stnreg audit review</h1>
         <p class="summary">\(escape(logPath)) — \(rows.count) of \(totalRecords) records shown, \(flagged) flagged.
@@ -87,6 +87,11 @@ public enum AuditReviewPage {
         try PNGWriter.write(QuickLookPanels.edgeOverlay(atlas: atlas, warped: warped), to: folder + "/" + edges)
         try PNGWriter.write(QuickLookPanels.checkerboard(atlas: atlas, warped: warped), to: folder + "/" + checker)
         return "<img src=\"\(edges)\" alt=\"edges of line \(r.line)\"><img src=\"\(checker)\" alt=\"checkerboard of line \(r.line)\">"
+    }
+
+    /// `2026-11-25T18:35:45.218Z` → `2026-11-25 18:35:45`.
+    static func shortTime(_ t: String) -> String {
+        t.count >= 19 ? String(t.prefix(19)).replacingOccurrences(of: "T", with: " ") : t
     }
 
     static func escape(_ s: String) -> String {
