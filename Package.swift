@@ -53,7 +53,7 @@ let package = Package(
 
         // Command line.
         .target(name: "STNCommands", dependencies: [
-            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing", "Workflows", "AuditLog", "QuickLook",
+            "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing", "Workflows", "AuditLog", "QuickLook", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stnreg", dependencies: ["STNCommands"]),

@@ -11,16 +11,24 @@ public struct RegistrationRequest: Sendable {
     public var settings: RegistrationProtocol
     /// Threads for the kernels; the result is identical for every value.
     public var threads: Int
-    /// Overrides the protocol's rotation-search mode (e.g. the network path uses `.fallback`).
+    /// Overrides the protocol's rotation-search mode.
     public var rotationSearch: RotationSearchMode?
+    /// The spatial transformer. When set, it predicts the transform after initialisation and
+    /// the rotation search becomes the fallback (run only when the check after refinement fails).
+    public var predictor: NetworkPredictor?
+    /// Skip refinement (the benchmark's "network alone" and "search alone" arms).
+    public var refine: Bool
 
     public init(scan: Volume, atlas: Volume, settings: RegistrationProtocol,
-                threads: Int = ThreadPolicy.defaultThreadCount, rotationSearch: RotationSearchMode? = nil) {
+                threads: Int = ThreadPolicy.defaultThreadCount, rotationSearch: RotationSearchMode? = nil,
+                predictor: NetworkPredictor? = nil, refine: Bool = true) {
         self.scan = scan
         self.atlas = atlas
         self.settings = settings
         self.threads = threads
         self.rotationSearch = rotationSearch
+        self.predictor = predictor
+        self.refine = refine
     }
 }
 
@@ -40,6 +48,8 @@ public struct RegistrationResult: Sendable, Codable {
     public var atlasToScan: Affine
     /// The transform after initialisation (centre of mass, searches), before refinement.
     public var initialAtlasToScan: Affine
+    /// The network's prediction (nil without a network).
+    public var predictedAtlasToScan: Affine?
     /// Global NCC over the atlas foreground at the finest level for the identity transform
     /// (the images as their headers place them). Whatever the protocol optimises, before/after
     /// and the quality check use this one measure, so results compare across protocols.
@@ -63,6 +73,10 @@ public struct RegistrationError: Error, CustomStringConvertible, Equatable {
 
 /// The registration pipeline (DESIGN.md steps 2–6): prepare, initialise, search, refine, check.
 public enum Registration {
+    /// Mean corner displacement (mm) between prediction and refined result above which
+    /// ``QualityFlag/predictionDisagreement`` is raised.
+    public static let predictionDisagreementMM = 10.0
+
     /// Registers `request.scan` to `request.atlas`. `progress` receives one short line per stage.
     public static func register(_ request: RegistrationRequest,
                                 progress: (@Sendable (String) -> Void)? = nil) throws -> RegistrationResult {
@@ -101,8 +115,18 @@ public enum Registration {
         }
         timings["initialise"] = clock.lap()
 
-        // 3. Rotation search (always, or as a fallback after a failed check).
-        let mode = request.rotationSearch ?? p.initialisation.rotationSearch
+        // 3. Network prediction, or the rotation search (always, or as a fallback after a failed check).
+        var predicted: Affine?
+        if let predictor = request.predictor {
+            let t = predictor.predict(scan: request.scan, atlas: request.atlas, start: start, threads: threads)
+            if t.isFinite, t.inverse != nil {
+                predicted = t
+                start = t
+            }
+            timings["predict"] = clock.lap()
+            progress?("network prediction (\(predictor.applications)×)")
+        }
+        let mode = request.rotationSearch ?? (request.predictor != nil ? .fallback : p.initialisation.rotationSearch)
         var candidatesTried = 0
         var usedFallback = false
         func searchRotations() -> Affine {
@@ -120,8 +144,10 @@ public enum Registration {
         timings["search"] = clock.lap()
 
         // 4. Refine coarse to fine.
-        var (result, reports) = refineAllLevels(from: initial, pyramid: pyramid, centre: atlasCentre,
-                                                radius: radius, settings: p, threads: threads, progress: progress)
+        var (result, reports) = request.refine
+            ? refineAllLevels(from: initial, pyramid: pyramid, centre: atlasCentre,
+                              radius: radius, settings: p, threads: threads, progress: progress)
+            : (initial, [])
         let finest = pyramid[p.levels.last!.spacingMM]
         var after = Refinement.similarity(level: finest, atlasToScan: result, threads: threads)
         var flags = QualityFlag.check(result, similarity: after, limits: p.limits)
@@ -130,8 +156,10 @@ public enum Registration {
             let searched = searchRotations()
             timings["search", default: 0] += clock.lap()
             progress?("check failed; rotation search: \(candidatesTried) candidates")
-            let (r2, reports2) = refineAllLevels(from: searched, pyramid: pyramid, centre: atlasCentre,
-                                                 radius: radius, settings: p, threads: threads, progress: progress)
+            let (r2, reports2) = request.refine
+                ? refineAllLevels(from: searched, pyramid: pyramid, centre: atlasCentre,
+                                  radius: radius, settings: p, threads: threads, progress: progress)
+                : (searched, [])
             let after2 = Refinement.similarity(level: finest, atlasToScan: r2, threads: threads)
             usedFallback = true
             if after2 > after {
@@ -141,10 +169,20 @@ public enum Registration {
             timings["refine", default: 0] += clock.lap()
         }
         if usedFallback { flags.append(.fallbackSearchUsed) }
+        if let pr = predicted, !usedFallback || result != pr {
+            // Disagreement: mean displacement between prediction and result over the atlas foreground box.
+            let box = Pyramid.foregroundBox(finest.atlas)
+            var sum = 0.0
+            for c in 0..<8 {
+                let x = SIMD3(c & 1 == 0 ? box.min.x : box.max.x, c & 2 == 0 ? box.min.y : box.max.y, c & 4 == 0 ? box.min.z : box.max.z)
+                sum += length(pr.apply(x) - result.apply(x))
+            }
+            if sum / 8 > Registration.predictionDisagreementMM { flags.append(.predictionDisagreement) }
+        }
 
         let before = Refinement.similarity(level: finest, atlasToScan: .identity, threads: threads)
         timings["total"] = clock.total
-        return RegistrationResult(atlasToScan: result, initialAtlasToScan: initial,
+        return RegistrationResult(atlasToScan: result, initialAtlasToScan: initial, predictedAtlasToScan: predicted,
                                   similarityBefore: before, similarityAfter: after, flags: flags,
                                   levels: reports, rotationCandidatesTried: candidatesTried,
                                   timings: timings, threads: threads)

@@ -66,6 +66,35 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var rotationSearchStepDegrees: Double
     }
 
+    /// The spatial transformer: which model, its input and output ranges, and how to train it.
+    public struct NetworkSettings: Sendable, Codable, Equatable {
+        /// Model file, relative to the protocol file's folder (or absolute).
+        public var model: String
+        /// How many times the network is applied (recurrently) before refinement (1 or 2).
+        public var applications: Int
+        /// Edge of the network's isotropic input grid (voxels).
+        public var gridSize: Int
+        /// Channels of the down-sampling blocks.
+        public var blockChannels: [Int]
+        public var convolutionsPerBlock: Int
+        /// Bounds of the predicted affine (normalised frame): rotation (degrees), translation
+        /// (normalised units), scale (factor ≥ 1) and shear.
+        public var maxRotationDegrees: Double
+        public var maxTranslation: Double
+        public var maxScale: Double
+        public var maxShear: Double
+        /// Training perturbations at the end of the curriculum.
+        public var trainRotationDegrees: Double
+        public var trainTranslationMM: Double
+        public var trainScale: Double
+        public var trainShear: Double
+        /// Training length and optimiser.
+        public var trainSteps: Int
+        public var trainBatchSize: Int
+        public var trainLearningRate: Double
+        public var trainSeed: Int
+    }
+
     /// Limits for the quality flags.
     public struct Limits: Sendable, Codable, Equatable {
         /// Scale factors outside [minScale, maxScale] raise the `extremeScale` flag.
@@ -98,6 +127,8 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
     /// Adam learning rate of the refinement, in normalised parameter units.
     public var learningRate: Double
     public var limits: Limits
+    /// The spatial transformer (optional section; absent = search-only registration).
+    public var network: NetworkSettings?
 }
 
 /// A protocol file could not be used.
@@ -213,7 +244,8 @@ private struct ObjectReader {
 
     func readProtocol(_ o: [String: JSONValue]) throws -> RegistrationProtocol {
         try checkKeys(o, allowed: ["format", "version", "name", "description", "transform", "similarity", "lnccRadius",
-                                   "intensityPercentiles", "initialisation", "levels", "learningRate", "limits"])
+                                   "intensityPercentiles", "initialisation", "levels", "learningRate", "limits", "network"],
+                      optional: ["network"])
         let format = try string(o, "format")
         guard format == RegistrationProtocol.formatName else {
             throw fail("format", "expected '\(RegistrationProtocol.formatName)', found '\(format)'")
@@ -260,6 +292,42 @@ private struct ObjectReader {
             maxScale: try lmr.number(lim, "maxScale", in: 1...100),
             maxShear: try lmr.number(lim, "maxShear", in: 0...10),
             minFinalSimilarity: try lmr.number(lim, "minFinalSimilarity", in: -1...1))
+        var network: RegistrationProtocol.NetworkSettings?
+        if o["network"] != nil {
+            let n = try object(o, "network")
+            let nr = nested("network")
+            try nr.checkKeys(n, allowed: ["model", "applications", "gridSize", "blockChannels", "convolutionsPerBlock",
+                                          "maxRotationDegrees", "maxTranslation", "maxScale", "maxShear",
+                                          "trainRotationDegrees", "trainTranslationMM", "trainScale", "trainShear",
+                                          "trainSteps", "trainBatchSize", "trainLearningRate", "trainSeed"])
+            let channels = try nr.array(n, "blockChannels")
+            var blocks: [Int] = []
+            for (i, c) in channels.enumerated() {
+                guard case .number(let v) = c, v == v.rounded(), v >= 1, v <= 256 else {
+                    throw nr.fail("blockChannels[\(i)]", "expected a whole number from 1 to 256")
+                }
+                blocks.append(Int(v))
+            }
+            guard !blocks.isEmpty, blocks.count <= 8 else { throw nr.fail("blockChannels", "expected 1 to 8 blocks") }
+            network = .init(
+                model: try nr.string(n, "model"),
+                applications: try nr.integer(n, "applications", in: 1...2),
+                gridSize: try nr.integer(n, "gridSize", in: 8...128),
+                blockChannels: blocks,
+                convolutionsPerBlock: try nr.integer(n, "convolutionsPerBlock", in: 1...4),
+                maxRotationDegrees: try nr.number(n, "maxRotationDegrees", in: 0...180),
+                maxTranslation: try nr.number(n, "maxTranslation", in: 0...2),
+                maxScale: try nr.number(n, "maxScale", in: 1...4),
+                maxShear: try nr.number(n, "maxShear", in: 0...1),
+                trainRotationDegrees: try nr.number(n, "trainRotationDegrees", in: 0...180),
+                trainTranslationMM: try nr.number(n, "trainTranslationMM", in: 0...200),
+                trainScale: try nr.number(n, "trainScale", in: 0...0.5),
+                trainShear: try nr.number(n, "trainShear", in: 0...0.5),
+                trainSteps: try nr.integer(n, "trainSteps", in: 1...1_000_000),
+                trainBatchSize: try nr.integer(n, "trainBatchSize", in: 1...64),
+                trainLearningRate: try nr.number(n, "trainLearningRate", in: 1e-6...1),
+                trainSeed: try nr.integer(n, "trainSeed", in: 0...Int(Int32.max)))
+        }
         return RegistrationProtocol(
             format: format, version: version,
             name: try string(o, "name"),
@@ -271,7 +339,8 @@ private struct ObjectReader {
             initialisation: initialisation,
             levels: levels,
             learningRate: try number(o, "learningRate", in: 1e-6...1),
-            limits: limits)
+            limits: limits,
+            network: network)
     }
 }
 

@@ -50,6 +50,13 @@ public struct TransformRecord: Codable, Sendable {
         public init(name: String, path: String, sha256: String) { self.name = name; self.path = path; self.sha256 = sha256 }
     }
 
+    /// The network model used for the prediction.
+    public struct ModelRef: Codable, Sendable, Equatable {
+        public var path: String
+        public var sha256: String
+        public init(path: String, sha256: String) { self.path = path; self.sha256 = sha256 }
+    }
+
     public var format: String = TransformRecord.formatName
     public var version: Int = TransformRecord.currentVersion
     public var tool: String
@@ -59,6 +66,10 @@ public struct TransformRecord: Codable, Sendable {
     public var scanToAtlas: Affine
     public var decomposition: DecompositionRecord?
     public var initialAtlasToScan: Affine
+    /// The network's prediction before refinement (nil without a network).
+    public var predictedAtlasToScan: Affine?
+    /// The model that made the prediction (nil without a network).
+    public var model: ModelRef?
     public var similarityMeasure: String
     public var similarityBefore: Double
     public var similarityAfter: Double
@@ -75,7 +86,7 @@ public struct TransformRecord: Codable, Sendable {
 
     public init(tool: String, created: String, commandLine: [String], result: RegistrationResult,
                 settings: RegistrationProtocol, protocolRef: ProtocolRef, scan: Input, atlas: Input,
-                outputs: [String: String]) {
+                outputs: [String: String], model: ModelRef? = nil) {
         self.tool = tool
         self.created = created
         self.commandLine = commandLine
@@ -83,7 +94,9 @@ public struct TransformRecord: Codable, Sendable {
         scanToAtlas = result.atlasToScan.inverse ?? result.atlasToScan
         decomposition = Decomposition(result.atlasToScan).map(DecompositionRecord.init)
         initialAtlasToScan = result.initialAtlasToScan
-        similarityMeasure = settings.similarity.rawValue
+        predictedAtlasToScan = result.predictedAtlasToScan
+        self.model = model
+        similarityMeasure = "ncc"
         similarityBefore = result.similarityBefore
         similarityAfter = result.similarityAfter
         flags = result.flags

@@ -43,6 +43,9 @@ struct AlignCommand: ParsableCommand {
     @Flag(help: "The scan is a label map: resample with nearest neighbour and keep integer labels.")
     var labels = false
 
+    @Flag(help: "Do not use the protocol's spatial transformer: initialise by the exhaustive rotation search instead.")
+    var noNetwork = false
+
     @Flag(name: .shortAndLong, help: "Print only the summary.")
     var quiet = false
 
@@ -53,7 +56,7 @@ struct AlignCommand: ParsableCommand {
 
     func run() throws {
         let job = AlignJob(scanPath: scan, atlasPath: atlas, prefix: output, protocolName: protocolName,
-                           labels: labels, threads: compute.threadCount)
+                           labels: labels, threads: compute.threadCount, useNetwork: !noNetwork)
         let quiet = self.quiet
         let outcome = try job.runAndAudit(log: auditLog, progress: { line in if !quiet { printError(line) } })
         print(AlignSummary.text(outcome))

@@ -1,5 +1,6 @@
 import Foundation
 import Hashing
+import Network
 import NIfTIIO
 import Registration
 import Sampling
@@ -26,9 +27,17 @@ public struct AlignJob: Sendable {
     public var threads: Int
     /// The command line, recorded in the transform record.
     public var commandLine: [String]
+    /// Use the protocol's spatial transformer when it has one (`--no-network` sets false:
+    /// the search-first path).
+    public var useNetwork: Bool
+    /// Refine after initialisation / prediction (false only for the benchmark's ablation).
+    public var refine: Bool
 
     public init(scanPath: String, atlasPath: String, prefix: String? = nil, protocolName: String? = nil,
-                labels: Bool = false, threads: Int = ThreadPolicy.defaultThreadCount, commandLine: [String] = CommandLine.arguments) {
+                labels: Bool = false, threads: Int = ThreadPolicy.defaultThreadCount, commandLine: [String] = CommandLine.arguments,
+                useNetwork: Bool = true, refine: Bool = true) {
+        self.useNetwork = useNetwork
+        self.refine = refine
         self.scanPath = scanPath
         self.atlasPath = atlasPath
         self.prefix = prefix ?? AlignJob.defaultPrefix(scan: scanPath, atlas: atlasPath)
@@ -98,9 +107,17 @@ public struct AlignJob: Sendable {
         let readSeconds = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
         progress?("read scan \(scan.dims.x)×\(scan.dims.y)×\(scan.dims.z) and atlas \(atlas.dims.x)×\(atlas.dims.y)×\(atlas.dims.z) in \(String(format: "%.2f", readSeconds)) s")
 
+        var predictor: NetworkPredictor?
+        var modelRef: TransformRecord.ModelRef?
+        if useNetwork, let n = settings.network {
+            let loaded = try AlignJob.loadModel(n, protocolPath: protocolPath)
+            predictor = NetworkPredictor(model: loaded.model, network: loaded.network, applications: n.applications)
+            modelRef = .init(path: loaded.path, sha256: loaded.sha256)
+        }
         var result: RegistrationResult
         do {
-            result = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: settings, threads: threads),
+            result = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: settings, threads: threads,
+                                                                   predictor: predictor, refine: refine),
                                                progress: progress)
         } catch let e as RegistrationError {
             throw AlignError("\(scanPath) → \(atlasPath): \(e.description)")
@@ -135,9 +152,21 @@ public struct AlignJob: Sendable {
             result: result, settings: settings,
             protocolRef: .init(name: settings.name, path: protocolPath, sha256: protocolHash),
             scan: try AlignJob.describe(scanPath, scanImage.header), atlas: try AlignJob.describe(atlasPath, atlasImage.header),
-            outputs: outputs)
+            outputs: outputs, model: modelRef)
         try AtomicFile.write(try record.encoded(), to: outputs["transform"]!, protectedInputs: inputs)
         return Outcome(record: record, outputs: outputs)
+    }
+
+    /// Loads the protocol's model (path relative to the protocol file's folder).
+    static func loadModel(_ n: RegistrationProtocol.NetworkSettings, protocolPath: String) throws
+        -> (model: ModelFile, network: LocalizationNetwork, path: String, sha256: String) {
+        let path = n.model.hasPrefix("/") ? n.model
+            : URL(fileURLWithPath: protocolPath).deletingLastPathComponent().appendingPathComponent(n.model).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw AlignError("\(path): the protocol's network model is missing; train it with `stnreg train` (see README) or run with --no-network")
+        }
+        let (model, network) = try ModelFile.load(path: path)
+        return (model, network, path, try SHA256.hex(ofFile: path))
     }
 
     /// uint8 when the labels fit, else int16 when they fit, else float32.

@@ -141,6 +141,10 @@ public enum AuditHook {
         }
         p["protocol"] = proto
         p["inputs"] = [input(role: "scan", r.scan), input(role: "atlas", r.atlas)]
+        if let m = r.model {
+            p["model"] = ["sha256": .string(m.sha256), "path": .string(absolute(m.path))]
+        }
+        p["predictedAtlasToScan"] = r.predictedAtlasToScan.map(matrix) ?? .null
         p["atlasToScan"] = matrix(r.atlasToScan)
         p["decomposition"] = decomposition(r.atlasToScan)
         p["similarity"] = ["measure": .string(r.similarityMeasure), "before": .number(r.similarityBefore), "after": .number(r.similarityAfter)]

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Training
+import VolumeCore
+import Workflows
+
+/// `stnreg train --atlas ATLAS --scans DIR|GLOB|LIST -o MODEL`: unsupervised training.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the localization network on your scans against your atlas (no labels needed).",
+        discussion: """
+        Each step perturbs training scans by random affines (ranges from the protocol's network \
+        section, widened by a curriculum), predicts, warps and minimises −NCC with the atlas. \
+        Writes MODEL, MODEL-stem.checkpoint.json, .losses.csv and .losses.png. Ctrl-C stops \
+        cleanly after writing a checkpoint and the model; --resume continues from the checkpoint. \
+        Same seed and inputs give the same weights.
+        """)
+
+    @Option(help: "The atlas (fixed image) the network learns to align to.")
+    var atlas: String
+
+    @Option(parsing: .upToNextOption, help: "Training scans: files, folders, glob patterns or list files.")
+    var scans: [String]
+
+    @Option(parsing: .upToNextOption, help: "Held-out validation scans (default: the last training scan is held out when there are several).")
+    var validation: [String] = []
+
+    @Option(name: [.short, .customLong("output")], help: "Model file to write (e.g. Protocols/my.stnmodel).")
+    var output: String
+
+    @Option(name: .customLong("protocol"), help: "Protocol whose 'network' section defines the network and training (default: brain-affine).")
+    var protocolName: String?
+
+    @Option(help: "Training steps (default: the protocol's trainSteps).")
+    var steps: Int?
+
+    @Option(help: "Random seed (default: the protocol's trainSeed).")
+    var seed: UInt64?
+
+    @Flag(help: "Continue from the checkpoint beside the output.")
+    var resume = false
+
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        if let s = steps, s < 1 { throw ValidationError("--steps must be at least 1") }
+    }
+
+    func run() throws {
+        var training = try InputExpansion.expand(scans)
+        var held = try InputExpansion.expand(validation)
+        if held.isEmpty && training.count >= 2 {
+            held = [training.removeLast()]
+            printError("holding out \(held[0]) for validation (use --validation to choose)")
+        }
+        let job = TrainJob(atlasPath: atlas, scanPaths: training, validationPaths: held, outputPath: output,
+                           protocolName: protocolName, steps: steps, seed: seed, threads: compute.threadCount, resume: resume)
+        let stop = StopFlag()
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { stop.set() }
+        source.resume()
+        defer { source.cancel(); signal(SIGINT, SIG_DFL) }
+        var lastValidation = "—"
+        let outcome = try job.run(report: { p, rate, total in
+            if let v = p.validationLoss { lastValidation = String(format: "%.4f", v) }
+            let eta = rate > 0 ? Double(max(0, total - p.step)) / rate : 0
+            printError(String(format: "step %d/%d  loss %.4f  validation %@  curriculum %.2f  %.2f steps/s  ETA %@",
+                              p.step, total, p.loss, lastValidation, p.curriculum, rate, formatDuration(eta)))
+        }, shouldStop: { stop.isSet })
+        if outcome.stoppedEarly {
+            print("stopped at step \(outcome.state.step); checkpoint \(job.checkpointPath), model \(outcome.modelPath) (resume with --resume)")
+        } else {
+            print("wrote \(outcome.modelPath) after \(outcome.state.step) steps; loss curve \(job.csvPath), \(job.plotPath)")
+        }
+    }
+}
+
+func formatDuration(_ s: Double) -> String {
+    let t = Int(s.rounded())
+    return t >= 3600 ? String(format: "%dh%02dm", t / 3600, (t % 3600) / 60) : String(format: "%dm%02ds", t / 60, t % 60)
+}
+
+/// Set from the SIGINT handler's queue, read by the training loop.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
