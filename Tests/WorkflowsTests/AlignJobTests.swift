@@ -32,6 +32,7 @@ struct PhantomCase {
         try NIfTIWriter.write(scan, to: scanPath, datatype: .float32)
         var p = try RegistrationProtocol.load(path: repositoryFolder + "/Protocols/brain-affine.json")
         p.transform = .rigid
+        p.network = nil
         p.initialisation.searchSpacingMM = 8
         p.initialisation.rotationSearch = .never
         p.levels = [.init(spacingMM: 8, iterations: 50), .init(spacingMM: 4, iterations: 50)]
