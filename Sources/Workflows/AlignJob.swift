@@ -32,12 +32,15 @@ public struct AlignJob: Sendable {
     public var useNetwork: Bool
     /// Refine after initialisation / prediction (false only for the benchmark's ablation).
     public var refine: Bool
+    /// Overrides the rotation-search mode (nil: the protocol's, or `fallback` with a network).
+    public var rotationSearch: RotationSearchMode?
 
     public init(scanPath: String, atlasPath: String, prefix: String? = nil, protocolName: String? = nil,
                 labels: Bool = false, threads: Int = ThreadPolicy.defaultThreadCount, commandLine: [String] = CommandLine.arguments,
-                useNetwork: Bool = true, refine: Bool = true) {
+                useNetwork: Bool = true, refine: Bool = true, rotationSearch: RotationSearchMode? = nil) {
         self.useNetwork = useNetwork
         self.refine = refine
+        self.rotationSearch = rotationSearch
         self.scanPath = scanPath
         self.atlasPath = atlasPath
         self.prefix = prefix ?? AlignJob.defaultPrefix(scan: scanPath, atlas: atlasPath)
@@ -107,24 +110,10 @@ public struct AlignJob: Sendable {
         let readSeconds = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
         progress?("read scan \(scan.dims.x)×\(scan.dims.y)×\(scan.dims.z) and atlas \(atlas.dims.x)×\(atlas.dims.y)×\(atlas.dims.z) in \(String(format: "%.2f", readSeconds)) s")
 
-        var predictor: NetworkPredictor?
-        var modelRef: TransformRecord.ModelRef?
-        if useNetwork, let n = settings.network {
-            let loaded = try AlignJob.loadModel(n, protocolPath: protocolPath)
-            predictor = NetworkPredictor(model: loaded.model, network: loaded.network, applications: n.applications)
-            modelRef = .init(path: loaded.path, sha256: loaded.sha256)
-        }
-        var result: RegistrationResult
-        do {
-            result = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: settings, threads: threads,
-                                                                   predictor: predictor, refine: refine),
-                                               progress: progress)
-        } catch let e as RegistrationError {
-            throw AlignError("\(scanPath) → \(atlasPath): \(e.description)")
-        }
-        guard result.atlasToScan.isFinite, result.atlasToScan.inverse != nil else {
-            throw AlignError("\(scanPath) → \(atlasPath): registration produced an invalid transform; nothing written")
-        }
+        let (predictor, modelRef) = try AlignJob.loadPredictor(settings, protocolPath: protocolPath, useNetwork: useNetwork)
+        var result = try AlignJob.registerVolumes(scan: scan, atlas: atlas, settings: settings, predictor: predictor,
+                                                  threads: threads, rotationSearch: rotationSearch, refine: refine,
+                                                  context: "\(scanPath) → \(atlasPath)", progress: progress)
         if scanImage.header.sformQformDisagree || atlasImage.header.sformQformDisagree {
             result.flags.append(.headerMatricesDisagree)
         }

@@ -41,7 +41,24 @@ struct AccuracyCase {
     var maxRotation: Double
 }
 
-func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt64, protocolName: String?, threads: Int) throws {
+/// One way of running align, for the ablation.
+struct AccuracyArm {
+    var name: String
+    var useNetwork: Bool
+    var refine: Bool
+    var rotationSearch: RotationSearchMode?
+
+    static let standard = AccuracyArm(name: "default", useNetwork: true, refine: true, rotationSearch: nil)
+    static let ablation: [AccuracyArm] = [
+        AccuracyArm(name: "network + refine", useNetwork: true, refine: true, rotationSearch: nil),
+        AccuracyArm(name: "search + refine", useNetwork: false, refine: true, rotationSearch: .always),
+        AccuracyArm(name: "network alone", useNetwork: true, refine: false, rotationSearch: .never),
+        AccuracyArm(name: "refine alone", useNetwork: false, refine: true, rotationSearch: .never),
+    ]
+}
+
+func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt64, protocolName: String?, threads: Int,
+                          arms: [AccuracyArm] = [.standard]) throws {
     let tv = repoFolder() + "/TestVolumes"
     let atlasPath = tv + "/mni152_t1_2mm.nii.gz"
     let maskVolume = try NIfTIReader.readVolume(tv + "/mni152_brainmask_2mm.nii.gz")
@@ -70,7 +87,8 @@ func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt
     print("accuracy benchmark: atlas mni152_t1_2mm, scans \(scans.joined(separator: ", ")); seed \(seed); \(threads) threads; protocol \(protocolName ?? RegistrationProtocol.defaultName)")
     for preset in AccuracyPreset.all where presetNames.contains(preset.name) {
         var rng = SeededGenerator(seed: seed &+ UInt64(preset.name.utf8.reduce(0) { $0 &* 31 &+ UInt32($1) }))
-        var results: [AccuracyCase] = []
+        // The cases, made once and shared by every arm.
+        var cases: [(name: String, path: String, maps: [Volume], rotation: Double)] = []
         for c in 0..<casesPerPreset {
             let name = scans[c % scans.count]
             let s = try NIfTIReader.readVolume(tv + "/\(name).nii.gz")
@@ -90,23 +108,47 @@ func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt
                             origin: movedCentre - SIMD3(repeating: Double(side - 1) * spacing / 2))
             var perturbed = resample(s, onto: grid, atlasToScan: pInv, threads: threads)
             addBiasAndNoise(&perturbed, rng: &rng)
-            let scanPath = work + "/case\(c).nii.gz"
+            let scanPath = work + "/\(preset.name)_case\(c).nii.gz"
             try NIfTIWriter.write(perturbed, to: scanPath, datatype: .float32)
-            let job = AlignJob(scanPath: scanPath, atlasPath: atlasPath, prefix: work + "/case\(c)",
-                               protocolName: protocolName, threads: threads, commandLine: ["stnbench"])
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            let outcome = try job.run()
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            // Coordinate maps of S, perturbed exactly like the scan, then warped by stnreg apply.
+            // Coordinate maps of S, perturbed exactly like the scan.
             let cPrime = coordinateMaps(s.grid).map { resample($0, onto: grid, atlasToScan: pInv, threads: threads) }
-            let found = try applyMaps(cPrime, transformPath: outcome.outputs["transform"]!, atlas: atlas.grid, work: work, tag: "case\(c)", threads: threads)
-            let (mean, p95) = treOverMask(found, truthMaps[name]!, mask: maskVolume)
-            results.append(AccuracyCase(scanName: name, tre: mean, tre95: p95, seconds: seconds, flags: outcome.record.flags,
-                                        maxRotation: d.rotationAngleDegrees))
-            print(String(format: "  %@ case %2d  %-18@ rot %5.1f°  TRE %7.3f mm (p95 %7.3f)  %5.2f s  %@", preset.name, c, name,
-                         d.rotationAngleDegrees, mean, p95, seconds, outcome.record.flags.map(\.rawValue).joined(separator: ",")))
+            cases.append((name, scanPath, cPrime, d.rotationAngleDegrees))
         }
-        summarise(preset: preset.name, results)
+        var table: [(String, [AccuracyCase])] = []
+        for arm in arms {
+            var results: [AccuracyCase] = []
+            for (c, k) in cases.enumerated() {
+                let job = AlignJob(scanPath: k.path, atlasPath: atlasPath, prefix: work + "/\(preset.name)_case\(c)_out",
+                                   protocolName: protocolName, threads: threads, commandLine: ["stnbench"],
+                                   useNetwork: arm.useNetwork, refine: arm.refine, rotationSearch: arm.rotationSearch)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let outcome = try job.run()
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                let found = try applyMaps(k.maps, transformPath: outcome.outputs["transform"]!, atlas: atlas.grid, work: work, tag: "case\(c)", threads: threads)
+                let (mean, p95) = treOverMask(found, truthMaps[k.name]!, mask: maskVolume)
+                results.append(AccuracyCase(scanName: k.name, tre: mean, tre95: p95, seconds: seconds, flags: outcome.record.flags,
+                                            maxRotation: k.rotation))
+                if arms.count == 1 {
+                    print(String(format: "  %@ case %2d  %@  rot %5.1f°  TRE %7.3f mm (p95 %7.3f)  %5.2f s  %@", preset.name, c,
+                                 k.name.padding(toLength: 18, withPad: " ", startingAt: 0), k.rotation, mean, p95, seconds,
+                                 outcome.record.flags.map(\.rawValue).joined(separator: ",")))
+                }
+            }
+            if arms.count == 1 { summarise(preset: preset.name, results) }
+            table.append((arm.name, results))
+        }
+        if arms.count > 1 {
+            print("\(preset.name) preset (±\(Int(preset.maxDegrees))°, ±\(Int(preset.maxTranslationMM)) mm), \(casesPerPreset) cases:")
+            print("  arm                 success   mean TRE   p95 case TRE   median time")
+            for (name, r) in table {
+                let tres = r.map(\.tre).sorted()
+                let ok = r.filter { $0.tre < 2 }.count
+                let times = r.map(\.seconds).sorted()
+                print(String(format: "  %@  %3d/%-3d   %8.3f mm   %8.3f mm    %6.2f s", name.padding(toLength: 18, withPad: " ", startingAt: 0),
+                             ok, r.count, tres.reduce(0, +) / Double(tres.count),
+                             tres[min(tres.count - 1, Int((0.95 * Double(tres.count - 1)).rounded()))], times[times.count / 2]))
+            }
+        }
     }
 }
 

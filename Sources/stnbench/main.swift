@@ -12,6 +12,16 @@ do {
         try runIOBenchmark(runs: runs)
     case "align":
         try runAlignBenchmark(runs: runs)
+    case "ablation":
+        // stnbench ablation [default|hard|extreme|all] [cases] [seed]
+        let preset = args.count > 1 ? args[1] : "all"
+        let cases = args.count > 2 ? Int(args[2]) ?? 12 : 12
+        let seed = args.count > 3 ? UInt64(args[3]) ?? 1 : 1
+        try runAccuracyBenchmark(presetNames: preset == "all" ? ["default", "hard", "extreme"] : [preset],
+                                 casesPerPreset: cases, seed: seed, protocolName: nil, threads: ThreadPolicy.defaultThreadCount,
+                                 arms: AccuracyArm.ablation)
+    case "network":
+        runNetworkBenchmark(runs: runs)
     case "similarity":
         runSimilarityBenchmark(runs: runs)
     case "accuracy":
@@ -23,7 +33,7 @@ do {
         try runAccuracyBenchmark(presetNames: preset == "all" ? ["default", "hard", "extreme"] : [preset],
                                  casesPerPreset: cases, seed: seed, protocolName: proto, threads: ThreadPolicy.defaultThreadCount)
     default:
-        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol]")
+        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol] | ablation [preset|all] [cases] [seed] | network [runs]")
         exit(which == "help" ? 0 : 2)
     }
 } catch {
