@@ -85,6 +85,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "BatchTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "AuditLog", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )

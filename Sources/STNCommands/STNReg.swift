@@ -6,7 +6,7 @@ public struct STNReg: ParsableCommand {
         commandName: "stnreg",
         abstract: "Affine registration of 3D medical scans (NIfTI) to an atlas, with an auditable record.",
         version: STNRegVersion.string,
-        subcommands: [AlignCommand.self, ApplyCommand.self, TrainCommand.self, InfoCommand.self, MakeTestVolumesCommand.self, AuditCommand.self])
+        subcommands: [AlignCommand.self, BatchCommand.self, ApplyCommand.self, TrainCommand.self, InfoCommand.self, MakeTestVolumesCommand.self, AuditCommand.self])
 
     public init() {}
 }
