@@ -161,12 +161,15 @@ struct HeaderProbe {
         }
         let (dataBytes, o1) = nvox.multipliedReportingOverflow(by: datatype.bytesPerVoxel)
         let framesNeeded = frames ?? dims[3]
-        let (decoded, o2) = (nvox / dims[3]).multipliedReportingOverflow(by: 4 * framesNeeded)
-        if overflow || o1 || o2 {
+        // (Every product checked: with a NIfTI-2 dim[4] near 2⁶³, even `4 · frames` overflows.)
+        let perFrame = nvox / dims[3]
+        let (perFrameDecoded, o2) = perFrame.multipliedReportingOverflow(by: 4)
+        let (decoded, o3) = perFrameDecoded.multipliedReportingOverflow(by: framesNeeded)
+        if overflow || o1 || o2 || o3 {
             throw fail(.tooLarge, "the dims \(dims.map(String.init).joined(separator: "×")) overflow a 64-bit voxel count")
         }
         // The largest buffer a read allocates: libnifti's stored data or our Float32 copy.
-        let stored = (nvox / dims[3]) * datatype.bytesPerVoxel * framesNeeded
+        let stored = perFrame * datatype.bytesPerVoxel * framesNeeded   // ≤ dataBytes: no overflow
         let largest = max(decoded, stored)
         if largest > maxVoxelBytes {
             throw fail(.tooLarge, "the dims \(dims.map(String.init).joined(separator: "×")) (\(datatype.rawValue)) need \(byteString(largest)), more than the limit of \(byteString(maxVoxelBytes))")
@@ -187,7 +190,23 @@ struct HeaderProbe {
         guard voxOffset >= minOffset else {
             throw fail(.badVoxOffset, "vox_offset is \(voxOffset), inside the header (a single-file NIfTI-\(version) needs at least \(minOffset))")
         }
-        if compressed, let hint = streamSize, voxOffset + dataBytes > hint {
+        // The end of the voxel data; a NIfTI-2 vox_offset near 2⁶³ must not overflow it.
+        let (dataEnd, endOverflow) = voxOffset.addingReportingOverflow(dataBytes)
+        if endOverflow {
+            throw fail(.badVoxOffset, "vox_offset is \(voxOffset), past the end of any file")
+        }
+        if compressed {
+            // Deflate expands at most ~1032:1, so a header (or a forged ISIZE trailer) asking for
+            // more than that cannot be right: refuse before allocating what it asks for.
+            let maxUncompressed = fileSize.multipliedReportingOverflow(by: maxDeflateRatio)
+            if !maxUncompressed.overflow, voxOffset > maxUncompressed.partialValue {
+                throw fail(.badVoxOffset, "vox_offset \(voxOffset) is past the end of anything a \(fileSize)-byte gzip file can hold")
+            }
+            if !maxUncompressed.overflow, dataEnd > maxUncompressed.partialValue {
+                throw fail(.truncated, "the header asks for \(dataEnd) bytes of decompressed data but a \(fileSize)-byte gzip file cannot hold that many")
+            }
+        }
+        if compressed, let hint = streamSize, dataEnd > hint {
             // The ISIZE hint says the data are missing; it is garbage when the file was cut,
             // and only the last member's size for multi-member gzip: decompress to be sure
             // (constant memory; only on this failure path).
@@ -202,17 +221,25 @@ struct HeaderProbe {
             guard voxOffset <= size else {
                 throw fail(.badVoxOffset, "vox_offset \(voxOffset) is past the end of \(what)")
             }
-            guard voxOffset + dataBytes <= size else {
+            guard dataEnd <= size else {
                 let kind = compressed ? shortGzipKind(isize: isize, voxOffset: voxOffset, dataBytes: dataBytes) : .truncated
                 let why = kind == .corruptCompression ? " although the gzip trailer records the full size (damaged data)" : ""
-                throw fail(kind, "the voxel data need \(dataBytes) bytes from offset \(voxOffset) but \(what) end \(voxOffset + dataBytes - size) bytes short\(why)")
+                throw fail(kind, "the voxel data need \(dataBytes) bytes from offset \(voxOffset) but \(what) end \(dataEnd - size) bytes short\(why)")
             }
-        } else if compressed {
-            // Large .nii.gz: the trailer gives the size mod 2³²; the true size is ISIZE + k·2³².
-            // Only reject when no k is possible within deflate's maximum ratio.
-            let maxUncompressed = fileSize.multipliedReportingOverflow(by: maxDeflateRatio)
-            if !maxUncompressed.overflow, voxOffset + dataBytes > maxUncompressed.partialValue {
-                throw fail(.truncated, "the header asks for \(voxOffset + dataBytes) bytes but a \(fileSize)-byte gzip file cannot hold that many")
+        }
+        // (Large .nii.gz without a usable ISIZE hint: the trailer gives the size mod 2³²; only
+        // the deflate-ratio bound above applies, and a short stream is found while reading.)
+        // A damaged gzip stream can end early although ISIZE looks right. libnifti reads the
+        // extensions (when the flag after the header is set) up to vox_offset and prints
+        // "** znzread: read short" to stderr when they are cut: check that they are there.
+        if compressed, bytes.count > headerSize, bytes[headerSize] != 0, voxOffset <= 64 << 20 {
+            switch ZNZ.readPrefix(path, count: voxOffset, gzip: true) {
+            case .cannotOpen: throw fail(.unreadable, "cannot open the file for reading")
+            case .corrupt: throw fail(.corruptCompression, "the gzip data are damaged (zlib data error before the voxel data)")
+            case .bytes(let b) where b.count < voxOffset:
+                let kind = shortGzipKind(isize: isize, voxOffset: voxOffset, dataBytes: dataBytes)
+                throw fail(kind, "the gzip stream ends after \(b.count) bytes, inside the header extensions (vox_offset \(voxOffset))")
+            case .bytes: break
             }
         }
         let pixdim: SIMD3<Double> = version == 1
