@@ -21,7 +21,7 @@ import VolumeCore
 ///   "reference": {"kind": "atlas"|"frame", "path", "frame"}, "frames": [TransformRecord…]}`:
 ///   one full stnreg transform record per frame, in frame order (each with `atlasToScan` =
 ///   reference world point → frame world point, RAS+ mm, DESIGN.md). One JSON for the whole
-///   series rather than 6 files per frame; `stnreg audit show` re-exports a frame's transform;
+///   series rather than 6 files per frame (other tools' formats per frame are not written);
 /// - `P_motion.csv` — `frame, translation x/y/z (mm), rotation x/y/z (degrees), similarity
 ///   before/after, flags` from the ``Decomposition`` of each frame's `atlasToScan`;
 /// - `P_motion.png` — the same over time: translation x/y/z (mm) in the top panel, rotation
