@@ -84,6 +84,11 @@ public enum Registration {
         var timings: [String: Double] = [:]
         let p = request.settings
         let threads = max(1, request.threads)
+        // A single slice (2D) or a one-voxel-thick volume leaves the affine unconstrained along
+        // that axis: refuse it rather than return an arbitrary, unflagged transform.
+        for (name, v) in [("scan", request.scan), ("atlas", request.atlas)] where v.dims.min() < 2 {
+            throw RegistrationError("the \(name) is \(v.dims.x)×\(v.dims.y)×\(v.dims.z) voxels (a single slice or one voxel thick); 3D registration needs at least 2 voxels along every axis")
+        }
 
         // 1. Prepare: robust normalisation and the pyramid.
         let pct = (p.intensityPercentiles[0], p.intensityPercentiles[1])

@@ -15,6 +15,7 @@
 import Foundation
 import FuzzSupport
 import NIfTIIO
+import Registration
 import VolumeCore
 
 struct Options {
@@ -320,7 +321,8 @@ func runText(_ o: Options) -> Int32 {
     switch o.command {
     case "protocol":
         guard let root = repositoryRoot() else { usage("run from the repository (Protocols/ is needed)") }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/Protocols")) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        // The shipped presets (Protocols/ may hold other JSON too, e.g. training checkpoints).
+        let names = RegistrationProtocol.builtInNames.map { $0 + ".json" }
         mutator = TextMutator(seeds: names.compactMap { n in FileManager.default.contents(atPath: root + "/Protocols/" + n).map { (n, [UInt8]($0)) } })
         let target = ProtocolFuzzTarget()
         run = { _, bytes, _ in target.run(bytes, file: work + "/protocol.json") }

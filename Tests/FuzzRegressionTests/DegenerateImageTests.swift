@@ -1,0 +1,168 @@
+import Foundation
+import NIfTIIO
+import Registration
+import Sampling
+import Testing
+import TestSupport
+import VolumeCore
+import Workflows
+
+/// A small, fast protocol for tiny volumes.
+func tinyProtocol(_ edit: (inout RegistrationProtocol) -> Void = { _ in }) throws -> RegistrationProtocol {
+    var p = try RegistrationProtocol.load(path: repositoryFolder + "/Protocols/brain-affine.json")
+    p.initialisation.searchSpacingMM = 8
+    p.initialisation.rotationSearch = .never
+    p.network = nil   // the search path: no model file, fast
+    p.levels = [.init(spacingMM: 8, iterations: 15), .init(spacingMM: 4, iterations: 15)]
+    edit(&p)
+    return p
+}
+
+let tinyGrid = Grid(dims: SIMD3(14, 16, 12), spacingMM: SIMD3(4, 4, 4), origin: SIMD3(-26, -30, -22))
+
+/// What a registration of a degenerate pair did: threw (the error), or returned (the result).
+enum DegenerateOutcome {
+    case error(String)
+    case result(RegistrationResult)
+}
+
+/// Registers and checks the promise of issue 7: a `RegistrationError` on one line, or a
+/// result whose transform is finite and invertible, or flagged `invalidTransform`; never a
+/// crash or a hang (the test would die or time out).
+func registerDegenerate(scan: Volume, atlas: Volume, protocol p: RegistrationProtocol,
+                        sourceLocation: SourceLocation = #_sourceLocation) -> DegenerateOutcome {
+    do {
+        let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
+        let valid = r.atlasToScan.isFinite && r.atlasToScan.inverse != nil && r.similarityAfter.isFinite
+        #expect(valid || r.flags.contains(.invalidTransform), "unflagged invalid result: \(r.atlasToScan)", sourceLocation: sourceLocation)
+        #expect(r.atlasToScan.isFinite || r.flags.contains(.invalidTransform), sourceLocation: sourceLocation)
+        return .result(r)
+    } catch let e as RegistrationError {
+        #expect(!e.description.contains("\n"), sourceLocation: sourceLocation)
+        return .error(e.description)
+    } catch {
+        Issue.record("unexpected error type \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+        return .error("\(error)")
+    }
+}
+
+struct DegenerateImageTests {
+    let atlas = Phantom.blobs(grid: tinyGrid)
+
+    @Test func allZeroScanIsAnError() throws {
+        let outcome = registerDegenerate(scan: Volume(grid: tinyGrid), atlas: atlas, protocol: try tinyProtocol())
+        guard case .error(let text) = outcome else { Issue.record("expected an error"); return }
+        #expect(text == "the scan has no foreground (every voxel is at its minimum); check the scan file")
+    }
+
+    @Test func constantAtlasIsAnError() throws {
+        var constant = Volume(grid: tinyGrid)
+        for n in constant.voxels.indices { constant.voxels[n] = 37 }
+        let outcome = registerDegenerate(scan: atlas, atlas: constant, protocol: try tinyProtocol())
+        guard case .error(let text) = outcome else { Issue.record("expected an error"); return }
+        #expect(text == "the atlas has no foreground (every voxel is at its minimum); check the atlas file")
+    }
+
+    @Test func singleSliceScanIsAnError() throws {
+        let g = Grid(dims: SIMD3(14, 16, 1), spacingMM: SIMD3(4, 4, 4), origin: SIMD3(-26, -30, 0))
+        let outcome = registerDegenerate(scan: resample(atlas, onto: g, atlasToScan: .identity), atlas: atlas, protocol: try tinyProtocol())
+        guard case .error(let text) = outcome else { Issue.record("expected an error, got \(outcome)"); return }
+        #expect(text == "the scan is 14×16×1 voxels (a single slice or one voxel thick); 3D registration needs at least 2 voxels along every axis")
+    }
+
+    @Test func oneVoxelThickAtlasIsAnError() throws {
+        let g = Grid(dims: SIMD3(1, 16, 12), spacingMM: SIMD3(4, 4, 4), origin: SIMD3(0, -30, -22))
+        let thin = resample(atlas, onto: g, atlasToScan: .identity)
+        guard case .error(let text) = registerDegenerate(scan: atlas, atlas: thin, protocol: try tinyProtocol()) else {
+            Issue.record("expected an error"); return
+        }
+        #expect(text.hasPrefix("the atlas is 1×16×12 voxels (a single slice or one voxel thick)"))
+    }
+
+    /// 0.1 × 1 × 10 mm voxels (a 4 mm thin slab of the phantom): finishes with a finite transform,
+    /// flagged because so little of the atlas is covered.
+    @Test func extremeAnisotropyIsFiniteAndFlagged() throws {
+        let g = Grid(dims: SIMD3(40, 16, 6), spacingMM: SIMD3(0.1, 1, 10), origin: SIMD3(-2, -8, -25))
+        let scan = resample(atlas, onto: g, atlasToScan: .identity)
+        guard case .result(let r) = registerDegenerate(scan: scan, atlas: atlas, protocol: try tinyProtocol()) else {
+            Issue.record("expected a result"); return
+        }
+        #expect(r.atlasToScan.isFinite)
+        #expect(r.flags.contains(.lowSimilarity), "\(r.flags)")
+    }
+
+    /// Intensities scaled by 1e30 register like the original (robust normalisation in Double);
+    /// two voxels at ±3e38 (near Float.max) leave a finite, flagged result.
+    @Test func hugeIntensityRanges() throws {
+        var scan = atlas
+        for n in scan.voxels.indices { scan.voxels[n] = scan.voxels[n] * 1e30 }
+        guard case .result(let r) = registerDegenerate(scan: scan, atlas: atlas, protocol: try tinyProtocol()) else {
+            Issue.record("expected a result"); return
+        }
+        #expect(Affine.maxAbsDifference(r.atlasToScan, .identity) < 0.01, "\(r.atlasToScan)")
+        #expect(r.flags.isEmpty)
+        var extreme = atlas
+        extreme.voxels[0] = 3e38; extreme.voxels[1] = -3e38
+        guard case .result(let r2) = registerDegenerate(scan: extreme, atlas: atlas, protocol: try tinyProtocol()) else {
+            Issue.record("expected a result"); return
+        }
+        #expect(r2.atlasToScan.isFinite && r2.similarityAfter.isFinite)
+        #expect(r2.flags.contains(where: \.isFailure) || Affine.maxAbsDifference(r2.atlasToScan, .identity) < 0.05)
+    }
+
+    /// The scan 2 m away and no centre-of-mass or translation search: nothing overlaps. The result
+    /// keeps a finite transform and is flagged (similarity 0), never NaN.
+    @Test func noOverlapIsFlagged() throws {
+        let far = Grid(dims: tinyGrid.dims, spacingMM: SIMD3(4, 4, 4), origin: SIMD3(2000, -30, -22))
+        let p = try tinyProtocol { $0.initialisation.centreOfMass = false; $0.initialisation.translationSearch = false }
+        guard case .result(let r) = registerDegenerate(scan: Phantom.blobs(grid: far), atlas: atlas, protocol: p) else {
+            Issue.record("expected a result"); return
+        }
+        #expect(r.atlasToScan.isFinite)
+        #expect(r.similarityAfter == 0)
+        #expect(r.flags.contains(.lowSimilarity))
+    }
+
+    /// NaN/Inf voxels: the reader rejects the file by default (align stops with the reader's
+    /// message); read with `.replaceWithZero`, the pipeline registers it normally.
+    @Test func nonFiniteVoxels() throws {
+        let dir = makeTemporaryDirectory("degenerate-nan")
+        var scan = atlas
+        scan.voxels[5] = .nan; scan.voxels[77] = .infinity; scan.voxels[300] = -.infinity
+        let scanPath = dir + "/nan.nii", atlasPath = dir + "/atlas.nii"
+        try NIfTIWriter.write(scan, to: scanPath)
+        try NIfTIWriter.write(atlas, to: atlasPath)
+        let e = #expect(throws: NIfTIError.self) { try NIfTIReader.read(scanPath) }
+        #expect(e?.kind == .nonFiniteVoxels)
+        #expect(e?.description == "\(scanPath): 3 of 2688 voxels are NaN or infinite (after scaling). Fix the image, or read it with nonFinite = .replaceWithZero to set those voxels to 0")
+        let protocolPath = dir + "/p.json"
+        try tinyProtocol().canonicalJSON().write(to: URL(fileURLWithPath: protocolPath))
+        let job = AlignJob(scanPath: scanPath, atlasPath: atlasPath, prefix: dir + "/out", protocolName: protocolPath, threads: 1, commandLine: ["test"])
+        #expect(throws: NIfTIError.self) { try job.run() }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out_transform.json"))
+
+        let replaced = try NIfTIReader.read(scanPath, options: .init(nonFinite: .replaceWithZero))
+        #expect(replaced.nonFiniteReplaced == 3)
+        guard case .result(let r) = registerDegenerate(scan: replaced.frame(0), atlas: atlas, protocol: try tinyProtocol()) else {
+            Issue.record("expected a result"); return
+        }
+        #expect(r.flags.isEmpty, "\(r.flags)")
+        #expect(Affine.maxAbsDifference(r.atlasToScan, .identity) < 0.5)   // 3 voxels changed; 4 mm voxels
+    }
+
+    /// An all-zero scan through `stnreg align`: one AlignError line naming both files, no output.
+    @Test func alignOfAnEmptyScanWritesNothing() throws {
+        let dir = makeTemporaryDirectory("degenerate-align")
+        let scanPath = dir + "/zero.nii", atlasPath = dir + "/atlas.nii.gz"
+        try NIfTIWriter.write(Volume(grid: tinyGrid), to: scanPath)
+        try NIfTIWriter.write(atlas, to: atlasPath)
+        let protocolPath = dir + "/p.json"
+        try tinyProtocol().canonicalJSON().write(to: URL(fileURLWithPath: protocolPath))
+        let job = AlignJob(scanPath: scanPath, atlasPath: atlasPath, prefix: dir + "/out", protocolName: protocolPath,
+                           threads: 1, commandLine: ["test"])
+        let e = #expect(throws: AlignError.self) { try job.run() }
+        #expect(e?.description.hasPrefix("\(scanPath) → \(atlasPath): the scan has no foreground") == true, "\(String(describing: e))")
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("out") || $0.hasPrefix(".out") }
+        #expect(left.isEmpty, "\(left)")
+    }
+}
