@@ -114,6 +114,29 @@ struct AlignJobTests {
         }
     }
 
+    /// Two runs with the same settings (2 threads), and the record's transform: identical bytes;
+    /// the LTA too (it carries no date). Then `apply` of the result with 1 and 2 threads, twice.
+    @Test func identicalOutputsAcrossRunsAndForApply() throws {
+        let c = try PhantomCase()
+        let a = try c.job(prefix: "r1", threads: 2).run()
+        let b = try c.job(prefix: "r2", threads: 2).run()
+        #expect(a.record.atlasToScan == b.record.atlasToScan)
+        #expect(a.record.flags == b.record.flags)
+        for key in ["warped", "itk", "ants", "fsl", "niftyreg", "lta"] {
+            let da = try Data(contentsOf: URL(fileURLWithPath: a.outputs[key]!))
+            let db = try Data(contentsOf: URL(fileURLWithPath: b.outputs[key]!))
+            #expect(da == db, "\(key) differs between two runs")
+        }
+        var applied: [Data] = []
+        for (n, threads) in [1, 2, 1, 2].enumerated() {
+            let out = c.dir + "/applied\(n).nii.gz"
+            try ApplyJob(transformPath: a.outputs["transform"]!, movingPath: c.scanPath, referencePath: c.atlasPath,
+                         outputPath: out, threads: threads).run()
+            applied.append(try Data(contentsOf: URL(fileURLWithPath: out)))
+        }
+        #expect(Set(applied).count == 1, "apply output differs between threads or runs")
+    }
+
     @Test func refusesToWriteOverAnInput() throws {
         let c = try PhantomCase()
         // A prefix whose "_warped.nii.gz" is the atlas itself.
