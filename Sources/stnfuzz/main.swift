@@ -174,7 +174,7 @@ struct Tally {
     func report(_ title: String, seconds: Double, startRSS: Int, limit: Int?) -> String {
         var s = "stnfuzz \(title): \(inputs) inputs in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", Double(inputs) / max(seconds, 1e-9))) per second)\n"
         s += "  accepted: \(accepted)\n  rejected: \(inputs - accepted - findings.count) in \(kinds.count) kinds\n"
-        for (k, n) in kinds.sorted(by: { $0.value > $1.value }) { s += "    \(k): \(n)\n" }
+        for (k, n) in kinds.sorted(by: { $0.value > $1.value }).prefix(15) { s += "    \(k): \(n)\n" }
         let rss = FuzzFiles.maxRSSBytes()
         s += "  max RSS: \(rss >> 20) MiB (\(startRSS >> 20) MiB after loading the seeds)\n"
         s += "  slowest input: #\(slowest.index), \(String(format: "%.3f", slowest.seconds)) s; over budget: \(slow.count)\n"
