@@ -232,7 +232,9 @@ struct HeaderProbe {
         // A damaged gzip stream can end early although ISIZE looks right. libnifti reads the
         // extensions (when the flag after the header is set) up to vox_offset and prints
         // "** znzread: read short" to stderr when they are cut: check that they are there.
-        if compressed, bytes.count > headerSize, bytes[headerSize] != 0, voxOffset <= 64 << 20 {
+        // (The 540-byte prefix ends before a NIfTI-2 file's flag: check those files always.)
+        let extensionFlag = bytes.count > headerSize ? bytes[headerSize] != 0 : true
+        if compressed, extensionFlag, voxOffset <= 64 << 20 {
             switch ZNZ.readPrefix(path, count: voxOffset, gzip: true) {
             case .cannotOpen: throw fail(.unreadable, "cannot open the file for reading")
             case .corrupt: throw fail(.corruptCompression, "the gzip data are damaged (zlib data error before the voxel data)")
