@@ -122,6 +122,8 @@ public enum Registration {
 
         // 3. Network prediction, or the rotation search (always, or as a fallback after a failed check).
         var predicted: Affine?
+        // The search always starts from the initialisation, never from a prediction.
+        let initialisation = start
         if let predictor = request.predictor {
             let t = predictor.predict(scan: request.scan, atlas: request.atlas, start: start, threads: threads)
             if t.isFinite, t.inverse != nil {
@@ -136,7 +138,7 @@ public enum Registration {
         var usedFallback = false
         func searchRotations() -> Affine {
             let r = RotationSearch.run(level: search, atlasCentre: atlasCentre, scanCentre: scanCentre,
-                                       start: start, radiusMM: radius, settings: p,
+                                       start: initialisation, radiusMM: radius, settings: p,
                                        useTranslationSearch: p.initialisation.translationSearch, threads: threads)
             candidatesTried = r.candidatesTried
             return r.best

@@ -23,7 +23,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Validation perturbations per validation scan (fixed for the whole run).
     public var validationCases: Int
     /// Curriculum fraction at the start (ranges × fraction); it widens by `curriculumStep`
-    /// whenever the validation loss stops improving by 1 %, and reaches 1 by 60 % of the steps at the latest.
+    /// whenever the training loss at the current difficulty stops improving by 1 % between
+    /// validations, and reaches 1 by 70 % of the steps at the latest.
     public var curriculumStart: Double
     public var curriculumStep: Double
 
@@ -192,6 +193,9 @@ public final class Trainer {
         let (loss, outputGradient, tape) = lossAndOutputGradient(images, recording: true)
         let grads = network.backward(tape!, outputGradient: outputGradient, threads: threads)
         var params = network.parameterValues
+        // Cosine decay of the learning rate to 10 % over the run.
+        let progress = Double(state.step) / Double(max(1, c.steps))
+        state.optimiser.learningRate = c.learningRate * (0.1 + 0.9 * 0.5 * (1 + cos(Double.pi * progress)))
         state.optimiser.update(&params, gradients: grads.parameters, decays: network.parameterDecays)
         network.parameterValues = params
         state.step += 1
@@ -243,10 +247,15 @@ public final class Trainer {
 
     func updateCurriculum(validation v: Double) {
         let c = configuration
-        let floor = c.curriculumStart + (1 - c.curriculumStart) * min(1, Double(state.step) / (0.6 * Double(c.steps)))
+        let floor = c.curriculumStart + (1 - c.curriculumStart) * min(1, Double(state.step) / (0.7 * Double(c.steps)))
         var next = max(state.curriculum, floor)
-        if let last = state.lastValidationLoss, v > last - 0.01 * abs(last) {
-            next = state.curriculum + c.curriculumStep   // plateau at this difficulty: widen
+        // Mean training loss over the last window at this difficulty, against the window before.
+        let w = c.validationEvery
+        let recent = state.history.suffix(w).filter { $0.curriculum == state.curriculum }.map(\.loss)
+        let before = state.history.dropLast(w).suffix(w).filter { $0.curriculum == state.curriculum }.map(\.loss)
+        if recent.count == w, before.count == w {
+            let r = recent.reduce(0, +) / Double(w), b = before.reduce(0, +) / Double(w)
+            if r > b - 0.01 * abs(b) { next = state.curriculum + c.curriculumStep }   // stable: widen
         }
         state.curriculum = min(1, max(next, floor))
         state.lastValidationLoss = v

@@ -21,14 +21,30 @@ public enum JSONValue: Decodable, Equatable, Sendable {
     }
 
     /// Parses JSON text; the error string says where parsing stopped.
+    ///
+    /// Uses Foundation's `JSONSerialization` (no errors thrown as control flow, so it stays
+    /// fast on deep or malformed input) and tells booleans from numbers by their type.
     public static func parse(_ data: Data) -> Result<JSONValue, JSONSyntaxError> {
+        let any: Any
         do {
-            return .success(try JSONDecoder().decode(JSONValue.self, from: data))
-        } catch let DecodingError.dataCorrupted(ctx) {
-            let detail = (ctx.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return .failure(JSONSyntaxError(message: detail ?? ctx.debugDescription))
+            any = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            return .failure(JSONSyntaxError(message: String(describing: error)))
+            let ns = error as NSError
+            let detail = ns.userInfo[NSDebugDescriptionErrorKey] as? String ?? ns.localizedDescription
+            return .failure(JSONSyntaxError(message: detail))
+        }
+        return .success(convert(any))
+    }
+
+    private static func convert(_ v: Any) -> JSONValue {
+        switch v {
+        case let n as NSNumber:
+            if String(cString: n.objCType) == "c" { return .bool(n.boolValue) }
+            return .number(n.doubleValue)
+        case let s as String: return .string(s)
+        case let a as [Any]: return .array(a.map(convert))
+        case let o as [String: Any]: return .object(o.mapValues(convert))
+        default: return .null
         }
     }
 

@@ -48,3 +48,17 @@ struct AtomicFileTests {
         }
     }
 }
+
+struct JSONValueTests {
+    @Test func keepsBooleansAndNumbersApart() throws {
+        let v = try JSONValue.parse(Data(#"{"a":1,"b":true,"c":0,"d":1.5,"e":[false,"x",null]}"#.utf8)).get()
+        #expect(v == .object(["a": .number(1), "b": .bool(true), "c": .number(0), "d": .number(1.5),
+                              "e": .array([.bool(false), .string("x"), .null])]))
+    }
+
+    @Test func malformedInputIsAnErrorNotACrash() {
+        for text in ["{", "[1,", "{\"a\":}", "nope", String(repeating: "[", count: 5000)] {
+            if case .success = JSONValue.parse(Data(text.utf8)) { Issue.record("accepted \(text.prefix(20))") }
+        }
+    }
+}
