@@ -62,3 +62,22 @@ struct JSONValueTests {
         }
     }
 }
+
+struct JSONValueExactnessTests {
+    @Test func numbersReadBackBitForBit() throws {
+        var rng = SeededGenerator(seed: 12)
+        for _ in 0..<500 {
+            let x = rng.uniform(-1e6, 1e6) * pow(10, rng.uniform(-20, 5))
+            let text = String(decoding: try JSONEncoder().encode([x]), as: UTF8.self)
+            guard case .array(let a) = try JSONValue.parse(Data(text.utf8)).get(), case .number(let y) = a[0] else {
+                Issue.record("not parsed: \(text)"); continue
+            }
+            #expect(y.bitPattern == x.bitPattern, "\(text)")
+        }
+    }
+
+    @Test func stringsWithEscapes() throws {
+        let v = try JSONValue.parse(Data(#"["a\"b\\c\/\n\u00e9\ud83d\ude00"]"#.utf8)).get()
+        #expect(v == .array([.string("a\"b\\c/\né😀")]))
+    }
+}
