@@ -1,0 +1,31 @@
+import Foundation
+
+/// Runs the `stnreg` executable built beside the test bundle (or `$STNREG_BINARY`) and returns
+/// (exit status, standard output, standard error).
+public func runBuiltStnreg(_ arguments: [String], currentDirectory: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    var exe = ProcessInfo.processInfo.environment["STNREG_BINARY"]
+    if exe == nil {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: me).deletingLastPathComponent()
+        for _ in 0..<4 where exe == nil {
+            let candidate = dir.appendingPathComponent("stnreg").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { exe = candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+    }
+    guard let binary = exe else {
+        throw NSError(domain: "stnreg-tests", code: 1, userInfo: [NSLocalizedDescriptionKey: "no stnreg executable beside the test bundle; run `swift build` first or set STNREG_BINARY"])
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = arguments
+    if let d = currentDirectory { p.currentDirectoryURL = URL(fileURLWithPath: d) }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
