@@ -133,12 +133,16 @@ public enum Registration {
             timings["predict"] = clock.lap()
             progress?("network prediction (\(predictor.applications)×)")
         }
-        let mode = request.rotationSearch ?? (request.predictor != nil ? .fallback : p.initialisation.rotationSearch)
+        // With a network, the protocol still decides: `always` lets the prediction compete with the
+        // search's best rotations (robust: never worse than the search); `fallback` trusts the
+        // prediction and searches only when the check after refinement fails.
+        let mode = request.rotationSearch ?? p.initialisation.rotationSearch
         var candidatesTried = 0
         var usedFallback = false
         func searchRotations() -> Affine {
             let r = RotationSearch.run(level: search, atlasCentre: atlasCentre, scanCentre: scanCentre,
-                                       start: initialisation, radiusMM: radius, settings: p,
+                                       start: initialisation, extraCandidates: predicted.map { [$0] } ?? [],
+                                       radiusMM: radius, settings: p,
                                        useTranslationSearch: p.initialisation.translationSearch, threads: threads)
             candidatesTried = r.candidatesTried
             return r.best

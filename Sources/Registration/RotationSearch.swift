@@ -34,8 +34,10 @@ enum RotationSearch {
         return out
     }
 
+    /// `extraCandidates` (e.g. the network's prediction) are refined like the best rotations
+    /// and compete with them.
     static func run(level: WorkingLevel, atlasCentre: SIMD3<Double>, scanCentre: SIMD3<Double>, start: Affine,
-                    radiusMM: Double, settings p: RegistrationProtocol, useTranslationSearch: Bool,
+                    extraCandidates: [Affine] = [], radiusMM: Double, settings p: RegistrationProtocol, useTranslationSearch: Bool,
                     threads: Int) -> Outcome {
         let rotations = candidates(maxDegrees: p.initialisation.rotationSearchMaxDegrees,
                                    stepDegrees: p.initialisation.rotationSearchStepDegrees)
@@ -53,11 +55,16 @@ enum RotationSearch {
         var best = start
         var bestScore = -Double.infinity
         let model: TransformModel = p.transform == .rigid ? .rigid : .similarity
+        var starts: [Affine] = []
         for idx in keep {
             var t = scored[idx].t
             if useTranslationSearch, let s = TranslationSearch.best(level: level, start: t, threads: threads) {
                 t = s.atlasToScan
             }
+            starts.append(t)
+        }
+        starts += extraCandidates
+        for t in starts {
             let r = Refinement.run(level: level, start: t, centre: atlasCentre, radiusMM: radiusMM,
                                    model: model, iterations: 30, learningRate: p.learningRate, threads: threads)
             if r.similarityEnd > bestScore { bestScore = r.similarityEnd; best = r.atlasToScan }

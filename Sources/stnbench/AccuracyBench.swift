@@ -50,7 +50,8 @@ struct AccuracyArm {
 
     static let standard = AccuracyArm(name: "default", useNetwork: true, refine: true, rotationSearch: nil)
     static let ablation: [AccuracyArm] = [
-        AccuracyArm(name: "network + refine", useNetwork: true, refine: true, rotationSearch: nil),
+        AccuracyArm(name: "network+search+ref.", useNetwork: true, refine: true, rotationSearch: nil),
+        AccuracyArm(name: "network + refine", useNetwork: true, refine: true, rotationSearch: .fallback),
         AccuracyArm(name: "search + refine", useNetwork: false, refine: true, rotationSearch: .always),
         AccuracyArm(name: "network alone", useNetwork: true, refine: false, rotationSearch: .never),
         AccuracyArm(name: "refine alone", useNetwork: false, refine: true, rotationSearch: .never),
