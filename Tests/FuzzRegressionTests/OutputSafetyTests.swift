@@ -79,6 +79,32 @@ struct OutputSafetyTests {
         #expect(OutputSafetyTests.visibleFiles(disk.path).isEmpty, "left behind: \(OutputSafetyTests.visibleFiles(disk.path))")
     }
 
+    /// `align` onto a full disk: no partial output, and a failure record in the audit log
+    /// (kept on another disk) that names the file that could not be written.
+    @Test(.enabled(if: mountPermitted, "mounting a tmpfs is not permitted here (needs root); full-disk tests skipped"))
+    func fullDiskAlignLeavesNoFileAndAFailureRecord() throws {
+        guard let disk = OutputSafetyTests.smallDisk(kib: 200) else { Issue.record("mount failed"); return }
+        defer { disk.unmount() }
+        let inputs = makeTemporaryDirectory("align-inputs")
+        let grid = Grid(dims: SIMD3(20, 22, 18), spacingMM: SIMD3(5, 5, 5), origin: SIMD3(-48, -52, -42))
+        try NIfTIWriter.write(Phantom.blobs(grid: grid), to: inputs + "/atlas.nii")
+        try NIfTIWriter.write(Phantom.blobs(grid: grid), to: inputs + "/scan.nii")
+        var p = try RegistrationProtocol.load(path: repositoryFolder + "/Protocols/rigid-same-subject.json")
+        p.levels = [.init(spacingMM: 10, iterations: 5)]
+        p.initialisation.searchSpacingMM = 10
+        try p.canonicalJSON().write(to: URL(fileURLWithPath: inputs + "/p.json"))
+        OutputSafetyTests.fill(disk.path, leave: 4 << 10)
+        let log = inputs + "/audit.jsonl"
+        let job = AlignJob(scanPath: inputs + "/scan.nii", atlasPath: inputs + "/atlas.nii", prefix: disk.path + "/out",
+                           protocolName: inputs + "/p.json", threads: 1, commandLine: ["test"])
+        #expect(throws: (any Error).self) { try job.runAndAudit(log: log) }
+        #expect(OutputSafetyTests.visibleFiles(disk.path).isEmpty, "left behind: \(OutputSafetyTests.visibleFiles(disk.path))")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("\"status\":\"failed\"") == true)
+        #expect(lines.first?.contains(disk.path + "/out_") == true)
+    }
+
     /// The same without a mount: an injected failure inside the temporary-file step.
     @Test func injectedWriteErrorLeavesNoFile() throws {
         struct Injected: Error {}
