@@ -98,15 +98,8 @@ func itemName(_ r: AuditRecord) -> String { r.fields["batch"]?["item"]?.string ?
 
 /// The `stnreg` executable built beside the test bundle (or `$STNREG_BINARY`).
 func stnregBinary() throws -> String {
-    if let p = ProcessInfo.processInfo.environment["STNREG_BINARY"] { return p }
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("stnreg").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw AuditLogError(path: exe, problem: "no stnreg executable beside the test bundle; run `swift build` first or set STNREG_BINARY")
+    if let p = locateBuiltStnreg() { return p }
+    throw AuditLogError(path: CommandLine.arguments[0], problem: "no stnreg executable beside the test bundle; run `swift build` first or set STNREG_BINARY")
 }
 
 /// Starts stnreg with `arguments`, output to files in `dir` (no pipe to fill up).

@@ -1,19 +1,22 @@
 import Foundation
 
+/// The `stnreg` executable built beside the test bundle (or `$STNREG_BINARY`), or nil.
+public func locateBuiltStnreg() -> String? {
+    if let p = ProcessInfo.processInfo.environment["STNREG_BINARY"] { return p }
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var dir = URL(fileURLWithPath: me).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("stnreg").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    return nil
+}
+
 /// Runs the `stnreg` executable built beside the test bundle (or `$STNREG_BINARY`) and returns
 /// (exit status, standard output, standard error).
 public func runBuiltStnreg(_ arguments: [String], currentDirectory: String? = nil) throws -> (status: Int32, out: String, err: String) {
-    var exe = ProcessInfo.processInfo.environment["STNREG_BINARY"]
-    if exe == nil {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var dir = URL(fileURLWithPath: me).deletingLastPathComponent()
-        for _ in 0..<4 where exe == nil {
-            let candidate = dir.appendingPathComponent("stnreg").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { exe = candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-    }
-    guard let binary = exe else {
+    guard let binary = locateBuiltStnreg() else {
         throw NSError(domain: "stnreg-tests", code: 1, userInfo: [NSLocalizedDescriptionKey: "no stnreg executable beside the test bundle; run `swift build` first or set STNREG_BINARY"])
     }
     let p = Process()
