@@ -67,7 +67,9 @@ func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt
     let scans = ["mni152_t1_2mm", "colin27_t1_2mm", "colin27_brain_2mm"]
     let work = NSTemporaryDirectory() + "/stnbench-accuracy-\(getpid())"
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: work) }
+    // STNBENCH_KEEP=1 keeps the cases and outputs for inspection.
+    let keep = ProcessInfo.processInfo.environment["STNBENCH_KEEP"] == "1"
+    defer { if keep { print("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) } }
 
     // Reference (unperturbed) truth coordinate maps on the atlas grid, per scan.
     var truthMaps: [String: [Volume]] = [:]
