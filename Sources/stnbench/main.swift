@@ -20,6 +20,8 @@ do {
         try runAccuracyBenchmark(presetNames: preset == "all" ? ["default", "hard", "extreme"] : [preset],
                                  casesPerPreset: cases, seed: seed, protocolName: nil, threads: ThreadPolicy.defaultThreadCount,
                                  arms: AccuracyArm.ablation)
+    case "audit":
+        try runAuditBenchmark(runs: runs)
     case "batch":
         try runBatchBenchmark(runs: runs)
     case "network":
@@ -35,7 +37,7 @@ do {
         try runAccuracyBenchmark(presetNames: preset == "all" ? ["default", "hard", "extreme"] : [preset],
                                  casesPerPreset: cases, seed: seed, protocolName: proto, threads: ThreadPolicy.defaultThreadCount)
     default:
-        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol] | ablation [preset|all] [cases] [seed] | network [runs] | batch [runs]")
+        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol] | ablation [preset|all] [cases] [seed] | network [runs] | batch [runs] | audit [runs]")
         exit(which == "help" ? 0 : 2)
     }
 } catch {
