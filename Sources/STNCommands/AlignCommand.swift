@@ -74,7 +74,9 @@ enum AlignSummary {
             lines.append(String(format: "  rotation         %.2f %.2f %.2f° (%.2f° in all)", d.rotationDegrees[0], d.rotationDegrees[1], d.rotationDegrees[2], d.rotationAngleDegrees))
             lines.append(String(format: "  scale            %.4f %.4f %.4f   shear %.4f %.4f %.4f", d.scale[0], d.scale[1], d.scale[2], d.shear[0], d.shear[1], d.shear[2]))
         }
-        lines.append("  flags            " + (r.flags.isEmpty ? "none" : r.flags.map(\.rawValue).joined(separator: ", ")))
+        let failures = r.flags.filter(\.isFailure), notes = r.flags.filter { !$0.isFailure }
+        lines.append("  flags            " + (failures.isEmpty ? "none" : failures.map(\.rawValue).joined(separator: ", ") + " — review this result"))
+        if !notes.isEmpty { lines.append("  notes            " + notes.map(\.rawValue).joined(separator: ", ")) }
         lines.append(String(format: "  time             %.2f s", r.timingsSeconds["wall"] ?? 0))
         lines.append("  outputs          " + o.outputs["warped"]! + ", " + o.outputs["transform"]!)
         lines.append("                   " + ["itk", "ants", "fsl", "niftyreg", "lta"].map { o.outputs[$0]! }.joined(separator: ", "))
