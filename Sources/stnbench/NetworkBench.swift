@@ -51,10 +51,10 @@ func runNetworkBenchmark(runs: Int = 7) {
             var row = netPad("b\(b).conv\(j) \(channels)→\(out) \(size)³ s\(stride)", 26)
             row += netPad("\(out)×\(oShape.spatialCount)×\(channels * 27)", 18)
             for t in [1, threads] {
-                row += netPad(netF(flops / netMedian(runs) { _ = conv.forward(x, threads: t) }), 9)
+                row += netPad(netF(flops / medianSeconds(runs: runs) { _ = conv.forward(x, threads: t) }), 9)
             }
             for t in [1, threads] {
-                row += netPad(netF(bwdFlops / netMedian(runs) {
+                row += netPad(netF(bwdFlops / medianSeconds(runs: runs) {
                     _ = conv.backward(input: x, outputGradient: dy, inputGradient: needInput, threads: t)
                 }), 9)
             }
@@ -86,8 +86,8 @@ func runNetworkBenchmark(runs: Int = 7) {
             let dy = Tensor5(shape: .vector(batch: batch, channels: a.outputs), values: [Float](repeating: 0.1, count: batch * a.outputs))
             var cells: [String] = []
             for t in [1, threads] {
-                let fwd = netMedian(runs) { _ = net.forward(x, threads: t) }
-                let both = netMedian(runs) {
+                let fwd = medianSeconds(runs: runs) { _ = net.forward(x, threads: t) }
+                let both = medianSeconds(runs: runs) {
                     let (_, tape) = net.forwardRecording(x, threads: t)
                     _ = net.backward(tape, outputGradient: dy, threads: t)
                 }
@@ -96,18 +96,6 @@ func runNetworkBenchmark(runs: Int = 7) {
             print("    batch \(batch): " + cells.joined(separator: " | "))
         }
     }
-}
-
-private func netMedian(_ runs: Int, _ body: () -> Void) -> Double {
-    body()
-    var t: [Double] = []
-    for _ in 0..<runs {
-        let s = DispatchTime.now().uptimeNanoseconds
-        body()
-        t.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
-    }
-    t.sort()
-    return t[t.count / 2]
 }
 
 private func netF(_ x: Double) -> String { String(format: "%.1f", x) }

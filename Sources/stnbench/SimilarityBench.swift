@@ -80,16 +80,9 @@ private enum Phantom {
     }
 }
 
+/// Median wall time in milliseconds (``medianSeconds(runs:_:)``: one warm-up, then `runs`).
 private func medianMS(_ runs: Int, _ body: () -> Void) -> Double {
-    body()   // warm-up (plans, caches, page faults)
-    var times: [Double] = []
-    for _ in 0..<runs {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        body()
-        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-    }
-    times.sort()
-    return times[times.count / 2]
+    medianSeconds(runs: runs, body) * 1000
 }
 
 private func f(_ ms: Double) -> String { String(format: "%.2f", ms) }
