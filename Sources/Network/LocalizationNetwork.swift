@@ -5,7 +5,7 @@ public enum NetworkLayer: Sendable, Equatable {
     case convolution(Conv3D)
     case normalization(GroupNorm)
     case activation(LeakyReLU)
-    case pooling(GlobalAveragePool)
+    case pooling(AveragePool)
     case dense(Dense)
 }
 
@@ -58,9 +58,10 @@ public struct LocalizationNetwork: Sendable {
                 c = out
             }
         }
-        layers.append(.pooling(GlobalAveragePool()))
+        let pool = AveragePool(outputSize: a.pooledSize)
+        layers.append(.pooling(pool))
         names.append("pool")
-        layers.append(.dense(.zeros(inputs: c, outputs: a.outputs)))
+        layers.append(.dense(.zeros(inputs: c * pool.cellsPerChannel, outputs: a.outputs)))
         names.append("head")
         self.architecture = a
         self.layers = layers

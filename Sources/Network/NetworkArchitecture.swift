@@ -12,8 +12,10 @@ public enum Normalization: Codable, Equatable, Sendable {
 /// The network: input (N, `inputChannels`, g, g, g) with g = `gridSize`; then for each entry
 /// `c` of `blockChannels` a block of `convolutionsPerBlock` convolutions — the first with
 /// stride 2 (halving each axis: g → (g−1)/2 + 1), the others stride 1, all to `c` channels,
-/// each followed by the normalisation and LeakyReLU(`leakySlope`); then global average
-/// pooling and one dense layer to `outputs` values, initialised to zero.
+/// each followed by the normalisation and LeakyReLU(`leakySlope`); then average pooling to
+/// `pooledSize`³ cells per channel (1: global average pooling; the last block's size: every
+/// voxel kept, so the head sees where features are) and one dense layer to `outputs` values,
+/// initialised to zero.
 public struct NetworkArchitecture: Codable, Equatable, Sendable {
     /// Edge length of the isotropic input grid, in voxels.
     public var gridSize: Int
@@ -29,10 +31,13 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
     public var leakySlope: Float
     /// Raw outputs (12 for an affine; see ``AffineParameterMap``).
     public var outputs: Int
+    /// Cells per axis after pooling (≥ 1, dividing the last block's size; absent in model
+    /// files made before it existed, which pooled globally: 1).
+    public var pooledSize: Int
 
     public init(gridSize: Int = 64, inputChannels: Int = 2, blockChannels: [Int] = [8, 16, 32, 32, 64],
                 convolutionsPerBlock: Int = 2, normalization: Normalization = .group(groups: 4),
-                leakySlope: Float = 0.2, outputs: Int = 12) {
+                leakySlope: Float = 0.2, outputs: Int = 12, pooledSize: Int = 1) {
         self.gridSize = gridSize
         self.inputChannels = inputChannels
         self.blockChannels = blockChannels
@@ -40,6 +45,23 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
         self.normalization = normalization
         self.leakySlope = leakySlope
         self.outputs = outputs
+        self.pooledSize = pooledSize
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case gridSize, inputChannels, blockChannels, convolutionsPerBlock, normalization, leakySlope, outputs, pooledSize
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(gridSize: try c.decode(Int.self, forKey: .gridSize),
+                  inputChannels: try c.decode(Int.self, forKey: .inputChannels),
+                  blockChannels: try c.decode([Int].self, forKey: .blockChannels),
+                  convolutionsPerBlock: try c.decode(Int.self, forKey: .convolutionsPerBlock),
+                  normalization: try c.decode(Normalization.self, forKey: .normalization),
+                  leakySlope: try c.decode(Float.self, forKey: .leakySlope),
+                  outputs: try c.decode(Int.self, forKey: .outputs),
+                  pooledSize: try c.decodeIfPresent(Int.self, forKey: .pooledSize) ?? 1)
     }
 
     /// The default: 64³ input, 5 blocks 64→32→16→8→4→2 with 8-16-32-32-64 channels, two
@@ -63,6 +85,10 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
         guard convolutionsPerBlock >= 1 else { throw fail("convolutionsPerBlock must be at least 1 (got \(convolutionsPerBlock))") }
         guard leakySlope.isFinite, leakySlope >= 0, leakySlope <= 1 else { throw fail("leakySlope must be in [0, 1] (got \(leakySlope))") }
         guard outputs >= 1 else { throw fail("outputs must be at least 1 (got \(outputs))") }
+        let last = blockSizes.last!
+        guard pooledSize >= 1, last % pooledSize == 0 else {
+            throw fail("pooledSize must be at least 1 and divide the last block's size \(last) (got \(pooledSize))")
+        }
         if case .group(let g) = normalization {
             guard g >= 1 else { throw fail("normalization groups must be at least 1 (got \(g))") }
             for c in blockChannels where c % groupCount(channels: c) != 0 {

@@ -11,13 +11,13 @@ import VolumeCore
 public struct NetworkPredictor: Sendable {
     public let model: ModelFile
     public let network: LocalizationNetwork
-    /// 1 or 2 (recurrent application).
+    /// 1 to 4 (recurrent application).
     public let applications: Int
 
     public init(model: ModelFile, network: LocalizationNetwork, applications: Int) {
         self.model = model
         self.network = network
-        self.applications = max(1, min(2, applications))
+        self.applications = max(1, min(4, applications))
     }
 
     /// The predicted `atlasToScan` for raw (not normalised) `scan` and `atlas`, starting from `start`.

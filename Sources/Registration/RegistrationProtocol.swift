@@ -70,13 +70,15 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
     public struct NetworkSettings: Sendable, Codable, Equatable {
         /// Model file, relative to the protocol file's folder (or absolute).
         public var model: String
-        /// How many times the network is applied (recurrently) before refinement (1 or 2).
+        /// How many times the network is applied (recurrently) before refinement (1 to 4).
         public var applications: Int
         /// Edge of the network's isotropic input grid (voxels).
         public var gridSize: Int
         /// Channels of the down-sampling blocks.
         public var blockChannels: [Int]
         public var convolutionsPerBlock: Int
+        /// Cells per axis kept by the pooling before the dense head (1 = global average; optional, default 1).
+        public var pooledSize: Int = 1
         /// Bounds of the predicted affine (normalised frame): rotation (degrees), translation
         /// (normalised units), scale (factor ≥ 1) and shear.
         public var maxRotationDegrees: Double
@@ -93,6 +95,8 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var trainBatchSize: Int
         public var trainLearningRate: Double
         public var trainSeed: Int
+        /// σ (mm) of the blurred loss term (0 = sharp NCC only; optional, default 0).
+        public var trainLossBlurMM: Double = 0
     }
 
     /// Limits for the quality flags.
@@ -299,7 +303,9 @@ private struct ObjectReader {
             try nr.checkKeys(n, allowed: ["model", "applications", "gridSize", "blockChannels", "convolutionsPerBlock",
                                           "maxRotationDegrees", "maxTranslation", "maxScale", "maxShear",
                                           "trainRotationDegrees", "trainTranslationMM", "trainScale", "trainShear",
-                                          "trainSteps", "trainBatchSize", "trainLearningRate", "trainSeed"])
+                                          "trainSteps", "trainBatchSize", "trainLearningRate", "trainSeed",
+                                          "pooledSize", "trainLossBlurMM"],
+                              optional: ["pooledSize", "trainLossBlurMM"])
             let channels = try nr.array(n, "blockChannels")
             var blocks: [Int] = []
             for (i, c) in channels.enumerated() {
@@ -311,10 +317,11 @@ private struct ObjectReader {
             guard !blocks.isEmpty, blocks.count <= 8 else { throw nr.fail("blockChannels", "expected 1 to 8 blocks") }
             network = .init(
                 model: try nr.string(n, "model"),
-                applications: try nr.integer(n, "applications", in: 1...2),
+                applications: try nr.integer(n, "applications", in: 1...4),
                 gridSize: try nr.integer(n, "gridSize", in: 8...128),
                 blockChannels: blocks,
                 convolutionsPerBlock: try nr.integer(n, "convolutionsPerBlock", in: 1...4),
+                pooledSize: n["pooledSize"] == nil ? 1 : try nr.integer(n, "pooledSize", in: 1...16),
                 maxRotationDegrees: try nr.number(n, "maxRotationDegrees", in: 0...180),
                 maxTranslation: try nr.number(n, "maxTranslation", in: 0...2),
                 maxScale: try nr.number(n, "maxScale", in: 1...4),
@@ -326,7 +333,8 @@ private struct ObjectReader {
                 trainSteps: try nr.integer(n, "trainSteps", in: 1...1_000_000),
                 trainBatchSize: try nr.integer(n, "trainBatchSize", in: 1...64),
                 trainLearningRate: try nr.number(n, "trainLearningRate", in: 1e-6...1),
-                trainSeed: try nr.integer(n, "trainSeed", in: 0...Int(Int32.max)))
+                trainSeed: try nr.integer(n, "trainSeed", in: 0...Int(Int32.max)),
+                trainLossBlurMM: n["trainLossBlurMM"] == nil ? 0 : try nr.number(n, "trainLossBlurMM", in: 0...50))
         }
         return RegistrationProtocol(
             format: format, version: version,

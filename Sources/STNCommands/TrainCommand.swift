@@ -65,7 +65,12 @@ struct TrainCommand: ParsableCommand {
         defer { source.cancel(); signal(SIGINT, SIG_DFL) }
         var lastValidation = "—"
         let outcome = try job.run(report: { p, rate, total in
-            if let v = p.validationLoss { lastValidation = String(format: "%.4f", v) }
+            if let v = p.validationLoss {
+                lastValidation = String(format: "%.4f", v)
+                if let t = p.validationTREByApplications, !t.isEmpty {
+                    lastValidation += " (TRE " + t.map { String(format: "%.1f", $0) }.joined(separator: "/") + " mm after 1/2/3/4 applications)"
+                }
+            }
             let eta = rate > 0 ? Double(max(0, total - p.step)) / rate : 0
             printError(String(format: "step %d/%d  loss %.4f  validation %@  curriculum %.2f  %.2f steps/s  ETA %@",
                               p.step, total, p.loss, lastValidation, p.curriculum, rate, formatDuration(eta)))

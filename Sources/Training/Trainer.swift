@@ -27,11 +27,16 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// validations, and reaches 1 by 70 % of the steps at the latest.
     public var curriculumStart: Double
     public var curriculumStep: Double
+    /// When set (mm), the loss is the mean of −NCC on the images as they are and −NCC on both
+    /// images blurred by a Gaussian of this σ: the blurred term varies smoothly over a wider
+    /// range of misalignment, so it still points the way when the sharp term is flat.
+    public var lossBlurMM: Double?
 
     public init(architecture: NetworkArchitecture, parameterMap: AffineParameterMap, input: ModelFile.Input,
                 ranges: PerturbationRanges, steps: Int, batchSize: Int = 4, learningRate: Double = 1e-3,
                 weightDecay: Double = 1e-4, clipNorm: Double = 1.0, seed: UInt64 = 1, validationEvery: Int = 50,
-                validationCases: Int = 4, curriculumStart: Double = 0.25, curriculumStep: Double = 0.15) {
+                validationCases: Int = 16, curriculumStart: Double = 0.25, curriculumStep: Double = 0.15,
+                lossBlurMM: Double? = nil) {
         self.architecture = architecture
         self.parameterMap = parameterMap
         self.input = input
@@ -46,6 +51,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         self.validationCases = validationCases
         self.curriculumStart = curriculumStart
         self.curriculumStep = curriculumStep
+        self.lossBlurMM = lossBlurMM
     }
 }
 
@@ -56,6 +62,13 @@ public struct LossPoint: Codable, Equatable, Sendable {
     public var loss: Double
     /// Mean −NCC over the fixed validation cases (only on validation steps).
     public var validationLoss: Double?
+    /// Mean target registration error (mm) of the prediction on the validation cases, against
+    /// the perturbation that made each case (an evaluation, never a training signal): after one
+    /// application of the network and after two (recurrent). Only on validation steps.
+    public var validationTREmm: Double?
+    public var validationTRE2mm: Double?
+    /// The same after 1, 2, 3 and 4 applications.
+    public var validationTREByApplications: [Double]?
     /// Curriculum fraction used by the step.
     public var curriculum: Double
     /// Wall seconds since the run (or the resumed run) started.
@@ -95,8 +108,14 @@ public final class Trainer {
     let transformer: SpatialTransformer
     let atlasChannel: Volume
     let ncc: PreparedGlobalNCC
+    /// The blurred term's similarity (blurred atlas), when ``TrainingConfiguration/lossBlurMM`` is set.
+    let blurredNCC: PreparedGlobalNCC?
     let scans: [(volume: Volume, start: Affine)]
     let validationInputs: [Volume]
+    /// What made each validation input: the scan (normalised), its start and the perturbation.
+    let validationCases: [(volume: Volume, start: Affine, perturbation: Affine)]
+    /// Normalised frame points of the atlas foreground (every other voxel) for the TRE.
+    let validationPoints: [SIMD3<Double>]
 
     /// Prepares the atlas, the scans (normalised, centre-of-mass starts) and the fixed
     /// validation cases; starts from `resume` when given (its configuration must match).
@@ -118,6 +137,12 @@ public final class Trainer {
         self.atlasChannel = atlasChannel
         let mask = ImagePreparation.mask(atlasChannel, threshold: Float(c.input.foregroundThreshold), dilation: 1)
         ncc = GlobalNCC(threads: threads).prepare(atlas: atlasChannel, mask: mask)
+        if let sigma = c.lossBlurMM, sigma > 0 {
+            let blurred = gaussianBlur(atlasChannel, sigmaMM: SIMD3(repeating: sigma), threads: threads)
+            blurredNCC = GlobalNCC(threads: threads).prepare(atlas: blurred, mask: mask)
+        } else {
+            blurredNCC = nil
+        }
         @Sendable func prepared(_ v: Volume) throws -> (Volume, Affine) {
             let n = recipe.normalise(v)
             guard let centre = ImagePreparation.centreOfMass(n) else { throw TrainingError("a training scan has no foreground") }
@@ -127,14 +152,28 @@ public final class Trainer {
         // Fixed validation cases at the full ranges.
         var vrng = SeededGenerator(seed: c.seed ^ 0x5EED_0F_7A11_DA7E)
         var inputs: [Volume] = []
+        var made: [(volume: Volume, start: Affine, perturbation: Affine)] = []
         for v in validation {
             let (n, start) = try prepared(v)
             for _ in 0..<c.validationCases {
                 let p = c.ranges.sample(&vrng, fraction: 1, halfExtentMM: frame.halfExtentMM)
                 inputs.append(recipe.scanChannel(n, start: start, normalised: p, frame: frame, resample: resampler))
+                made.append((n, start, p))
             }
         }
         validationInputs = inputs
+        validationCases = made
+        let toNormalised = frame.voxelToNormalised
+        var points: [SIMD3<Double>] = []
+        let g = frame.gridSize
+        for k in stride(from: 0, to: g, by: 2) {
+            for j in stride(from: 0, to: g, by: 2) {
+                for i in stride(from: 0, to: g, by: 2) where mask[atlasChannel.grid.index(i, j, k)] > 0 {
+                    points.append(toNormalised.apply(SIMD3(Double(i), Double(j), Double(k))))
+                }
+            }
+        }
+        validationPoints = points
         var net = try LocalizationNetwork(architecture: c.architecture, seed: c.seed)
         if let r = resume {
             guard r.configuration == c else { throw TrainingError("the checkpoint was made with other settings; resume with the same command") }
@@ -163,6 +202,12 @@ public final class Trainer {
             if state.step % configuration.validationEvery == 0 || state.step == configuration.steps {
                 let v = validationLoss()
                 point.validationLoss = v
+                let tre = validationTRE(applications: 4)
+                if tre.count == 4 {
+                    point.validationTREmm = tre[0]
+                    point.validationTRE2mm = tre[1]
+                    point.validationTREByApplications = tre
+                }
                 updateCurriculum(validation: v)
             }
             state.history.append(point)
@@ -181,15 +226,31 @@ public final class Trainer {
     func step() throws -> Double {
         let c = configuration
         var rng = SeededGenerator(seed: c.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(state.step + 1))
-        let resampler: NetworkInputRecipe.Resampler = { v, g, t in resample(v, onto: g, atlasToScan: t, threads: self.threads) }
-        var images: [Volume] = []
+        // Each item draws its scan and perturbation here, in order, and gets its own generator
+        // for the augmentation, so the items can be made in parallel and still come out the
+        // same for any thread count.
+        var plans: [(scan: Int, perturbation: Affine, seed: UInt64)] = []
         for _ in 0..<c.batchSize {
-            let s = scans[Int(rng.next() % UInt64(scans.count))]
+            let s = Int(rng.next() % UInt64(scans.count))
             let p = c.ranges.sample(&rng, fraction: state.curriculum, halfExtentMM: frame.halfExtentMM)
-            var image = recipe.scanChannel(s.volume, start: s.start, normalised: p, frame: frame, resample: resampler)
-            IntensityAugmentation.apply(&image, &rng)
-            images.append(image)
+            plans.append((s, p, rng.next()))
         }
+        var made = [Volume?](repeating: nil, count: c.batchSize)
+        let inner = threads >= c.batchSize * 2 ? threads / c.batchSize : 1
+        made.withUnsafeMutableBufferPointer { buffer in
+            let out = UncheckedSendable(buffer.baseAddress!)
+            let scans = self.scans, recipe = self.recipe, frame = self.frame
+            parallelChunks(c.batchSize, threads: min(threads, c.batchSize)) { b in
+                let plan = plans[b]
+                let s = scans[plan.scan]
+                var image = recipe.scanChannel(s.volume, start: s.start, normalised: plan.perturbation, frame: frame,
+                                               resample: { v, g, t in resample(v, onto: g, atlasToScan: t, threads: inner) })
+                var itemRNG = SeededGenerator(seed: plan.seed)
+                IntensityAugmentation.apply(&image, &itemRNG)
+                out.value[b] = image
+            }
+        }
+        let images = made.map { $0! }
         let (loss, outputGradient, tape) = lossAndOutputGradient(images, recording: true)
         let grads = network.backward(tape!, outputGradient: outputGradient, threads: threads)
         var params = network.parameterValues
@@ -213,22 +274,44 @@ public final class Trainer {
             ? { let r = network.forwardRecording(batch, threads: threads); return (r.output, r.tape) }()
             : (network.forward(batch, threads: threads), nil)
         let k = configuration.architecture.outputs
+        let outputs = (0..<images.count).map { b in (0..<k).map { Double(out.values[b * k + $0]) } }
+        let (total, gradients) = lossAndGradient(outputs: outputs, images: images, recording: recording)
         var dOut = Tensor5(zeros: out.shape)
-        var total = 0.0
-        let scale = 1 / Double(images.count)
-        for (b, image) in images.enumerated() {
-            let o = (0..<k).map { Double(out.values[b * k + $0]) }
-            let a = configuration.parameterMap.affine(o)
-            let w = transformer.forward(image, normalised: a, threads: threads)
-            let (s, dS) = ncc.evaluate(warped: w.warped.voxels)
-            total += -s * scale
-            guard recording else { continue }
-            let dLdW = Volume(grid: image.grid, voxels: dS.map { Float(-Double($0) * scale) })
-            let dA = transformer.affineGradient(dLdW, spatialGradient: w.spatialGradient, threads: threads)
-            let dO = configuration.parameterMap.outputGradient(o, entryGradient: dA)
-            for j in 0..<k { dOut.values[b * k + j] = Float(dO[j]) }
+        for (b, g) in gradients.enumerated() where recording {
+            for j in 0..<k { dOut.values[b * k + j] = Float(g[j]) }
         }
         return (total, dOut, tape)
+    }
+
+    /// The batch's mean loss for given raw network outputs (one row of 12 per image) and, when
+    /// `recording`, its gradient with respect to those outputs: per image, −NCC of the warped
+    /// image with the atlas (and, with ``TrainingConfiguration/lossBlurMM``, the mean of that
+    /// and the same for both images blurred).
+    func lossAndGradient(outputs: [[Double]], images: [Volume], recording: Bool) -> (Double, [[Double]]) {
+        var total = 0.0
+        var gradients: [[Double]] = []
+        let scale = 1 / Double(images.count)
+        let blurSigma = configuration.lossBlurMM ?? 0
+        let weight = blurredNCC == nil ? 1.0 : 0.5
+        for (image, o) in zip(images, outputs) {
+            let a = configuration.parameterMap.affine(o)
+            var terms: [(Volume, PreparedGlobalNCC)] = [(image, ncc)]
+            if let blurred = blurredNCC {
+                terms.append((gaussianBlur(image, sigmaMM: SIMD3(repeating: blurSigma), threads: threads), blurred))
+            }
+            var dA = [Double](repeating: 0, count: 12)
+            for (source, similarity) in terms {
+                let w = transformer.forward(source, normalised: a, threads: threads)
+                let (s, dS) = similarity.evaluate(warped: w.warped.voxels)
+                total += -s * scale * weight
+                guard recording else { continue }
+                let dLdW = Volume(grid: image.grid, voxels: dS.map { Float(-Double($0) * scale * weight) })
+                let g = transformer.affineGradient(dLdW, spatialGradient: w.spatialGradient, threads: threads)
+                for e in 0..<12 { dA[e] += g[e] }
+            }
+            gradients.append(recording ? configuration.parameterMap.outputGradient(o, entryGradient: dA) : [])
+        }
+        return (total, gradients)
     }
 
     /// Mean −NCC over the fixed validation cases (0 when there are none).
@@ -243,6 +326,47 @@ public final class Trainer {
             start += chunk
         }
         return total / Double(validationInputs.count)
+    }
+
+    /// Mean TRE (mm) over the validation cases after 1, 2, … `applications` applications of the
+    /// network (recurrent: each shows the scan again through the prediction so far): the
+    /// prediction `A₁·A₂·…` against the exact answer `P⁻¹` at the atlas foreground points,
+    /// `h·|A·u − P⁻¹·u|`. Evaluation only; empty without validation cases.
+    public func validationTRE(applications: Int) -> [Double] {
+        guard !validationCases.isEmpty, !validationPoints.isEmpty, applications >= 1 else { return [] }
+        let resampler: NetworkInputRecipe.Resampler = { v, g, t in resample(v, onto: g, atlasToScan: t, threads: self.threads) }
+        let map = configuration.parameterMap
+        func predict(_ images: [Volume]) -> [Affine] {
+            let batch = NetworkInputRecipe.batch(images.map { NetworkInputRecipe.tensor(scan: $0, atlas: atlasChannel) })
+            let out = network.forward(batch, threads: threads)
+            let k = configuration.architecture.outputs
+            return (0..<images.count).map { b in map.affine((0..<k).map { Double(out.values[b * k + $0]) }) }
+        }
+        func tre(_ a: Affine, _ truth: Affine) -> Double {
+            var sum = 0.0
+            for u in validationPoints { sum += length(a.apply(u) - truth.apply(u)) }
+            return frame.halfExtentMM * sum / Double(validationPoints.count)
+        }
+        var totals = [Double](repeating: 0, count: applications)
+        let chunk = max(1, configuration.batchSize)
+        var start = 0
+        while start < validationCases.count {
+            let range = start..<min(validationCases.count, start + chunk)
+            var composite = [Affine](repeating: .identity, count: range.count)
+            for application in 0..<applications {
+                let inputs = application == 0 ? Array(validationInputs[range]) : zip(range, composite).map { n, a in
+                    recipe.scanChannel(validationCases[n].volume, start: validationCases[n].start,
+                                       normalised: validationCases[n].perturbation * a, frame: frame, resample: resampler)
+                }
+                let step = predict(inputs)
+                for (q, n) in range.enumerated() {
+                    composite[q] = composite[q] * step[q]
+                    totals[application] += tre(composite[q], validationCases[n].perturbation.inverse!)
+                }
+            }
+            start = range.upperBound
+        }
+        return totals.map { $0 / Double(validationCases.count) }
     }
 
     func updateCurriculum(validation v: Double) {

@@ -53,14 +53,14 @@ public struct TrainJob: Sendable {
         TrainingConfiguration(
             architecture: NetworkArchitecture(gridSize: n.gridSize, inputChannels: 2, blockChannels: n.blockChannels,
                                               convolutionsPerBlock: n.convolutionsPerBlock, normalization: .group(groups: 4),
-                                              leakySlope: 0.2, outputs: 12),
+                                              leakySlope: 0.2, outputs: 12, pooledSize: n.pooledSize),
             parameterMap: AffineParameterMap(maxRotationDegrees: n.maxRotationDegrees, maxTranslation: n.maxTranslation,
                                              maxScale: n.maxScale, maxShear: n.maxShear),
             input: ModelFile.Input(gridSize: n.gridSize, intensityPercentiles: percentiles),
             ranges: PerturbationRanges(maxRotationDegrees: n.trainRotationDegrees, maxTranslationMM: n.trainTranslationMM,
                                        maxScale: n.trainScale, maxShear: n.trainShear),
             steps: steps ?? n.trainSteps, batchSize: n.trainBatchSize, learningRate: n.trainLearningRate,
-            seed: seed ?? UInt64(n.trainSeed))
+            seed: seed ?? UInt64(n.trainSeed), lossBlurMM: n.trainLossBlurMM > 0 ? n.trainLossBlurMM : nil)
     }
 
     public struct Outcome: Sendable {
@@ -126,9 +126,10 @@ public struct TrainJob: Sendable {
     }
 
     func writeCurves(_ history: [LossPoint]) throws {
-        var csv = "step,loss,validation_loss,curriculum,seconds\n"
+        var csv = "step,loss,validation_loss,validation_tre_mm,validation_tre2_mm,curriculum,seconds\n"
+        func field(_ v: Double?) -> String { v.map { String($0) } ?? "" }
         for p in history {
-            csv += "\(p.step),\(p.loss),\(p.validationLoss.map { String($0) } ?? ""),\(p.curriculum),\(String(format: "%.3f", p.seconds))\n"
+            csv += "\(p.step),\(p.loss),\(field(p.validationLoss)),\(field(p.validationTREmm)),\(field(p.validationTRE2mm)),\(p.curriculum),\(String(format: "%.3f", p.seconds))\n"
         }
         try AtomicFile.write(Data(csv.utf8), to: csvPath)
         // Training loss smoothed over 20 steps (blue) and validation loss (red).

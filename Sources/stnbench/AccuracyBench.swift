@@ -44,17 +44,18 @@ struct AccuracyCase {
 /// One way of running align, for the ablation.
 struct AccuracyArm {
     var name: String
+    var key: String
     var useNetwork: Bool
     var refine: Bool
     var rotationSearch: RotationSearchMode?
 
-    static let standard = AccuracyArm(name: "default", useNetwork: true, refine: true, rotationSearch: nil)
+    static let standard = AccuracyArm(name: "default", key: "default", useNetwork: true, refine: true, rotationSearch: nil)
     static let ablation: [AccuracyArm] = [
-        AccuracyArm(name: "network+search+ref.", useNetwork: true, refine: true, rotationSearch: nil),
-        AccuracyArm(name: "network + refine", useNetwork: true, refine: true, rotationSearch: .fallback),
-        AccuracyArm(name: "search + refine", useNetwork: false, refine: true, rotationSearch: .always),
-        AccuracyArm(name: "network alone", useNetwork: true, refine: false, rotationSearch: .never),
-        AccuracyArm(name: "refine alone", useNetwork: false, refine: true, rotationSearch: .never),
+        AccuracyArm(name: "network+search+ref.", key: "default", useNetwork: true, refine: true, rotationSearch: nil),
+        AccuracyArm(name: "network + refine", key: "network+refine", useNetwork: true, refine: true, rotationSearch: .fallback),
+        AccuracyArm(name: "search + refine", key: "search+refine", useNetwork: false, refine: true, rotationSearch: .always),
+        AccuracyArm(name: "network alone", key: "network", useNetwork: true, refine: false, rotationSearch: .never),
+        AccuracyArm(name: "refine alone", key: "refine", useNetwork: false, refine: true, rotationSearch: .never),
     ]
 }
 

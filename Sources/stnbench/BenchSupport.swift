@@ -30,3 +30,9 @@ func repoFolder() -> String {
 }
 
 func ms(_ s: Double) -> String { String(format: "%8.1f ms", s * 1000) }
+
+/// A benchmark cannot run as asked.
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 import VolumeCore
 
-/// Finite-difference checks of GroupNorm, LeakyReLU, GlobalAveragePool and Dense.
+/// Finite-difference checks of GroupNorm, LeakyReLU, AveragePool and Dense.
 struct LayerTests {
     static let gradientTolerance = 2e-3
     static let gradientFloor = 1e-2
@@ -71,7 +71,7 @@ struct LayerTests {
     }
 
     @Test func globalAveragePoolBackwardMatchesFiniteDifferences() {
-        let pool = GlobalAveragePool()
+        let pool = AveragePool()
         let x = NetHelp.random(TensorShape5(batch: 2, channels: 3, depth: 2, height: 3, width: 2), seed: 10)
         let r = NetHelp.random(.vector(batch: 2, channels: 3), seed: 11)
         let y = pool.forward(x)
@@ -80,6 +80,40 @@ struct LayerTests {
         Self.check(pool.backward(inputShape: x.shape, outputGradient: r).values, NetHelp.numerical(x.values, h: 1e-2) { v in
             NetHelp.loss(pool.forward(Tensor5(shape: x.shape, values: v)), r)
         }, "pool input")
+    }
+
+    @Test func cellAveragePoolMatchesNaiveMeansAndFiniteDifferences() {
+        let pool = AveragePool(outputSize: 2)
+        let shape = TensorShape5(batch: 2, channels: 3, depth: 4, height: 2, width: 6)
+        let x = NetHelp.random(shape, seed: 16)
+        let y = pool.forward(x)
+        #expect(y.shape == .vector(batch: 2, channels: 24))
+        // Naive: cell (n, c, cz, cy, cx) is the mean of its 2×1×3 block.
+        for n in 0..<2 {
+            for c in 0..<3 {
+                for cz in 0..<2 {
+                    for cy in 0..<2 {
+                        for cx in 0..<2 {
+                            var sum = 0.0
+                            for z in (2 * cz)..<(2 * cz + 2) {
+                                for w in (3 * cx)..<(3 * cx + 3) {
+                                    sum += Double(x.values[(((n * 3 + c) * 4 + z) * 2 + cy) * 6 + w])
+                                }
+                            }
+                            let got = Double(y.values[(n * 3 + c) * 8 + (cz * 2 + cy) * 2 + cx])
+                            #expect(abs(got - sum / 6) < 1e-6)
+                        }
+                    }
+                }
+            }
+        }
+        // Pooling to the input's own size is a plain flatten.
+        let cube = NetHelp.random(TensorShape5(batch: 1, channels: 2, depth: 2, height: 2, width: 2), seed: 17)
+        #expect(AveragePool(outputSize: 2).forward(cube).values == cube.values)
+        let r = NetHelp.random(.vector(batch: 2, channels: 24), seed: 18)
+        Self.check(pool.backward(inputShape: shape, outputGradient: r).values, NetHelp.numerical(x.values, h: 1e-2) { v in
+            NetHelp.loss(pool.forward(Tensor5(shape: shape, values: v)), r)
+        }, "cell pool input")
     }
 
     @Test func denseBackwardMatchesFiniteDifferences() {

@@ -71,12 +71,12 @@ struct SpatialTransformerTests {
 struct TrainerTests {
     @Test func untrainedPredictsIdentityAndTrainingLowersValidationLoss() throws {
         let (atlas, scans) = phantomImages()
-        let t = try Trainer(atlas: atlas, training: scans, validation: [scans[0]], configuration: tinyConfiguration(steps: 30), threads: 2)
+        let t = try Trainer(atlas: atlas, training: scans, validation: [scans[0]], configuration: tinyConfiguration(steps: 80), threads: 2)
         let before = t.validationLoss()
         var points: [LossPoint] = []
         try t.run(report: { points.append($0) }, checkpoint: { _ in }, shouldStop: { false })
         let after = t.validationLoss()
-        #expect(points.count == 30)
+        #expect(points.count == 80)
         #expect(after < before, "validation loss \(before) → \(after)")
     }
 
@@ -108,5 +108,83 @@ struct TrainerTests {
         let second = try Trainer(atlas: atlas, training: scans, validation: [scans[1]], configuration: tinyConfiguration(steps: 4), threads: 2, resume: restored)
         try second.run(report: { _ in }, checkpoint: { _ in }, shouldStop: { false })
         #expect(second.network.parameterTensors == full.network.parameterTensors)
+    }
+}
+
+struct TrainingLossTests {
+    /// The loss's gradient with respect to the network's raw outputs against central
+    /// differences, with the sharp term alone and with the blurred term added.
+    @Test(arguments: [nil, 8.0] as [Double?])
+    func outputGradientMatchesFiniteDifferences(blurMM: Double?) throws {
+        let (atlas, scans) = phantomImages()
+        var c = tinyConfiguration(steps: 1)
+        c.lossBlurMM = blurMM
+        let t = try Trainer(atlas: atlas, training: scans, validation: [], configuration: c, threads: 2)
+        let images = [t.recipe.scanChannel(t.scans[0].volume, start: t.scans[0].start,
+                                           normalised: Decomposition(rotationDegrees: SIMD3(6, -4, 3)).affine,
+                                           frame: t.frame, resample: { v, g, a in resample(v, onto: g, atlasToScan: a) }),
+                      t.scans[1].volume].map { v in v.grid == t.frame.grid ? v
+                          : resample(v, onto: t.frame.grid, atlasToScan: t.frame.atlasToScan(normalised: .identity, start: t.scans[1].start)) }
+        var rng = SeededGenerator(seed: 21)
+        let outputs = (0..<2).map { _ in (0..<12).map { _ in rng.uniform(-0.3, 0.3) } }
+        let (_, analytic) = t.lossAndGradient(outputs: outputs, images: images, recording: true)
+        for b in 0..<2 {
+            let numeric = GradientCheck.numerical(outputs[b], h: 1e-4) { o in
+                var all = outputs
+                all[b] = o
+                return t.lossAndGradient(outputs: all, images: images, recording: false).0
+            }
+            #expect(GradientCheck.maxRelativeError(analytic[b], numeric, floor: 1e-3) < 5e-2, "item \(b): \(analytic[b]) vs \(numeric)")
+        }
+    }
+
+    /// Validation TRE: an untrained network predicts the identity, so after any number of
+    /// applications its TRE is the mean displacement of the validation perturbations, computed
+    /// here independently.
+    @Test func validationTREOfTheIdentityIsThePerturbationsDisplacement() throws {
+        let (atlas, scans) = phantomImages()
+        let t = try Trainer(atlas: atlas, training: scans, validation: [scans[0]], configuration: tinyConfiguration(steps: 1), threads: 1)
+        let tre = t.validationTRE(applications: 3)
+        #expect(tre.count == 3)
+        var expected = 0.0
+        for c in t.validationCases {
+            let inverse = c.perturbation.inverse!
+            expected += t.validationPoints.reduce(0.0) { $0 + length($1 - inverse.apply($1)) } * t.frame.halfExtentMM
+                / Double(t.validationPoints.count)
+        }
+        expected /= Double(t.validationCases.count)
+        #expect(expected > 1)
+        for v in tre { #expect(abs(v - expected) < 1e-9 * expected, "\(tre) vs \(expected)") }
+    }
+}
+
+struct AugmentationTests {
+    @Test func augmentationIsSeededBoundedAndKeepsBackgroundNearZero() {
+        let g = Grid(dims: SIMD3(16, 12, 10), spacingMM: SIMD3(2, 2, 2), origin: .zero)
+        var image = Volume(grid: g)
+        for n in image.voxels.indices where n % 3 != 0 { image.voxels[n] = Float(n % 97) / 60 }
+        var a = image, b = image, c = image
+        var r1 = SeededGenerator(seed: 4), r2 = SeededGenerator(seed: 4), r3 = SeededGenerator(seed: 5)
+        IntensityAugmentation.apply(&a, &r1)
+        IntensityAugmentation.apply(&b, &r2)
+        IntensityAugmentation.apply(&c, &r3)
+        #expect(a.voxels == b.voxels)
+        #expect(a.voxels != c.voxels)
+        for v in a.voxels + c.voxels { #expect(v >= 0 && v <= 1.5) }
+        // Background voxels get only the bounded noise (σ ≤ 0.03, at most 2√3·σ).
+        for n in image.voxels.indices where n % 3 == 0 { #expect(a.voxels[n] <= Float(2 * 3.0.squareRoot() * 0.03) + 1e-6) }
+    }
+
+    /// The table for x^γ against pow: within 1e-3 relative from x = 0.01 to the top.
+    @Test(arguments: [0.7, 1.0, 1.4])
+    func powerTableFollowsPow(gamma: Double) {
+        let t = PowerTable(exponent: gamma)
+        for i in 0...1490 {
+            let x = 0.01 + Double(i) * 0.001
+            let exact = pow(x, gamma)
+            #expect(abs(Double(t.value(Float(x))) - exact) <= 1e-3 * exact, "x = \(x)")
+        }
+        #expect(t.value(-1) == 0)
+        #expect(abs(Double(t.value(3)) - pow(1.5, gamma)) < 1e-6)
     }
 }
