@@ -6,8 +6,14 @@ import VolumeCore
 ///
 /// The scan, seen through the initialisation `T₀` (centre of mass + translation search), and
 /// the atlas are put on the model's input grid (``NetworkInputRecipe``); the network predicts a
-/// normalised affine `A₁`; with two applications the scan is shown again through
-/// `T₀·N·A₁·N⁻¹` and the network predicts `A₂`. The prediction is `T₀·N·A₁·A₂·N⁻¹`.
+/// normalised affine `A₁`; with more applications the scan is shown again through
+/// `T₀·N·A₁·N⁻¹` and the network predicts `A₂`, and so on. The prediction is `T₀·N·A₁·A₂·…·N⁻¹`.
+///
+/// Recurrent application also tells whether the network is in its depth: inside the range it
+/// learned, each application corrects less than the one before, and the last one moves the
+/// scan by a millimetre or two; a scan outside that range (say, rotated further than the
+/// network was trained for) keeps being moved. ``Prediction/lastCorrectionMM`` measures the
+/// last application's move, so `align` can run the rotation search when it is large.
 public struct NetworkPredictor: Sendable {
     public let model: ModelFile
     public let network: LocalizationNetwork
@@ -20,19 +26,41 @@ public struct NetworkPredictor: Sendable {
         self.applications = max(1, min(4, applications))
     }
 
-    /// The predicted `atlasToScan` for raw (not normalised) `scan` and `atlas`, starting from `start`.
-    public func predict(scan: Volume, atlas: Volume, start: Affine, threads: Int) -> Affine {
+    /// What the network predicted.
+    public struct Prediction: Sendable {
+        /// World `atlasToScan`.
+        public var atlasToScan: Affine
+        /// Mean displacement (mm) made by the last application, over the corners of the central
+        /// half of the frame (`u = (±½, ±½, ±½)`); nil with a single application.
+        public var lastCorrectionMM: Double?
+    }
+
+    /// The prediction for raw (not normalised) `scan` and `atlas`, starting from `start`.
+    public func predict(scan: Volume, atlas: Volume, start: Affine, threads: Int) -> Prediction {
         let recipe = NetworkInputRecipe(model.input)
         let resampler: NetworkInputRecipe.Resampler = { v, g, t in resample(v, onto: g, atlasToScan: t, threads: threads) }
         let atlasN = recipe.normalise(atlas), scanN = recipe.normalise(scan)
         let frame = recipe.frame(forNormalisedAtlas: atlasN)
         let atlasChannel = recipe.atlasChannel(atlasN, frame: frame, resample: resampler)
         var a = Affine.identity
-        for _ in 0..<applications {
+        var last: Double?
+        for application in 0..<applications {
             let scanChannel = recipe.scanChannel(scanN, start: start, normalised: a, frame: frame, resample: resampler)
             let out = network.forward(NetworkInputRecipe.tensor(scan: scanChannel, atlas: atlasChannel), threads: threads)
-            a = a * model.parameterMap.affine(out.values.map(Double.init))
+            let step = model.parameterMap.affine(out.values.map(Double.init))
+            a = a * step
+            if application > 0 { last = Self.displacementMM(step, halfExtentMM: frame.halfExtentMM) }
         }
-        return frame.atlasToScan(normalised: a, start: start)
+        return Prediction(atlasToScan: frame.atlasToScan(normalised: a, start: start), lastCorrectionMM: last)
+    }
+
+    /// Mean of `h·|A·u − u|` over `u = (±½, ±½, ±½)`.
+    static func displacementMM(_ a: Affine, halfExtentMM h: Double) -> Double {
+        var sum = 0.0
+        for c in 0..<8 {
+            let u = SIMD3(c & 1 == 0 ? -0.5 : 0.5, c & 2 == 0 ? -0.5 : 0.5, c & 4 == 0 ? -0.5 : 0.5)
+            sum += length(a.apply(u) - u)
+        }
+        return h * sum / 8
     }
 }

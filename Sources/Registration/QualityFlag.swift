@@ -14,6 +14,10 @@ public enum QualityFlag: String, Sendable, Codable, CaseIterable {
     case predictionDisagreement
     /// The rotation search was needed because refinement from the plain start failed its check.
     case fallbackSearchUsed
+    /// The network's last recurrent application still moved the scan by more than
+    /// ``Registration/predictionConvergenceMM``: the scan is probably outside what the network
+    /// learned, so the rotation search was run before refinement.
+    case predictionUnconverged
     /// The transform is not finite or singular (never written as valid).
     case invalidTransform
     /// An input's sform and qform disagree; the sform was used (DESIGN.md).
@@ -23,7 +27,7 @@ public enum QualityFlag: String, Sendable, Codable, CaseIterable {
     public var isFailure: Bool {
         switch self {
         case .lowSimilarity, .flip, .extremeScale, .extremeShear, .invalidTransform: return true
-        case .predictionDisagreement, .fallbackSearchUsed, .headerMatricesDisagree: return false
+        case .predictionDisagreement, .fallbackSearchUsed, .predictionUnconverged, .headerMatricesDisagree: return false
         }
     }
 

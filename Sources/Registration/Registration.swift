@@ -76,6 +76,10 @@ public enum Registration {
     /// Mean corner displacement (mm) between prediction and refined result above which
     /// ``QualityFlag/predictionDisagreement`` is raised.
     public static let predictionDisagreementMM = 10.0
+    /// In `fallback` mode, a prediction whose last recurrent application moved the scan by more
+    /// than this (mm, ``NetworkPredictor/Prediction/lastCorrectionMM``) is not trusted: the
+    /// rotation search runs before refinement, with the prediction as one more candidate.
+    public static let predictionConvergenceMM = 3.0
 
     /// Registers `request.scan` to `request.atlas`. `progress` receives one short line per stage.
     public static func register(_ request: RegistrationRequest,
@@ -122,13 +126,18 @@ public enum Registration {
 
         // 3. Network prediction, or the rotation search (always, or as a fallback after a failed check).
         var predicted: Affine?
+        var unconverged = false
         // The search always starts from the initialisation, never from a prediction.
         let initialisation = start
         if let predictor = request.predictor {
-            let t = predictor.predict(scan: request.scan, atlas: request.atlas, start: start, threads: threads)
+            let prediction = predictor.predict(scan: request.scan, atlas: request.atlas, start: start, threads: threads)
+            let t = prediction.atlasToScan
             if t.isFinite, t.inverse != nil {
                 predicted = t
                 start = t
+                unconverged = (prediction.lastCorrectionMM ?? 0) > Registration.predictionConvergenceMM
+            } else {
+                unconverged = true
             }
             timings["predict"] = clock.lap()
             progress?("network prediction (\(predictor.applications)×)")
@@ -148,8 +157,10 @@ public enum Registration {
             return r.best
         }
         var initial = start
-        if mode == .always {
+        var searched = false
+        if mode == .always || (mode == .fallback && unconverged) {
             initial = searchRotations()
+            searched = true
             progress?("rotation search: \(candidatesTried) candidates")
         }
         timings["search"] = clock.lap()
@@ -163,23 +174,24 @@ public enum Registration {
         var after = Refinement.similarity(level: finest, atlasToScan: result, threads: threads)
         var flags = QualityFlag.check(result, similarity: after, limits: p.limits)
         timings["refine"] = clock.lap()
-        if mode == .fallback && flags.contains(where: \.isFailure) {
-            let searched = searchRotations()
+        if mode == .fallback && !searched && flags.contains(where: \.isFailure) {
+            let found = searchRotations()
             timings["search", default: 0] += clock.lap()
             progress?("check failed; rotation search: \(candidatesTried) candidates")
             let (r2, reports2) = request.refine
-                ? refineAllLevels(from: searched, pyramid: pyramid, centre: atlasCentre,
+                ? refineAllLevels(from: found, pyramid: pyramid, centre: atlasCentre,
                                   radius: radius, settings: p, threads: threads, progress: progress)
-                : (searched, [])
+                : (found, [])
             let after2 = Refinement.similarity(level: finest, atlasToScan: r2, threads: threads)
             usedFallback = true
             if after2 > after {
-                result = r2; reports = reports2; after = after2; initial = searched
+                result = r2; reports = reports2; after = after2; initial = found
                 flags = QualityFlag.check(result, similarity: after, limits: p.limits)
             }
             timings["refine", default: 0] += clock.lap()
         }
         if usedFallback { flags.append(.fallbackSearchUsed) }
+        if unconverged && mode == .fallback { flags.append(.predictionUnconverged) }
         if let pr = predicted, !usedFallback || result != pr {
             // Disagreement: mean displacement between prediction and result over the atlas foreground box.
             let box = Pyramid.foregroundBox(finest.atlas)

@@ -60,7 +60,9 @@ public struct TrainJob: Sendable {
             ranges: PerturbationRanges(maxRotationDegrees: n.trainRotationDegrees, maxTranslationMM: n.trainTranslationMM,
                                        maxScale: n.trainScale, maxShear: n.trainShear),
             steps: steps ?? n.trainSteps, batchSize: n.trainBatchSize, learningRate: n.trainLearningRate,
-            seed: seed ?? UInt64(n.trainSeed), lossBlurMM: n.trainLossBlurMM > 0 ? n.trainLossBlurMM : nil)
+            seed: seed ?? UInt64(n.trainSeed), lossBlurMM: n.trainLossBlurMM > 0 ? n.trainLossBlurMM : nil,
+            fineFraction: n.trainFineFraction > 0 ? n.trainFineFraction : nil,
+            fineRange: n.trainFineFraction > 0 ? n.trainFineRange : nil)
     }
 
     public struct Outcome: Sendable {
