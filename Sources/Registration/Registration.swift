@@ -50,6 +50,9 @@ public struct RegistrationResult: Sendable, Codable {
     public var initialAtlasToScan: Affine
     /// The network's prediction (nil without a network).
     public var predictedAtlasToScan: Affine?
+    /// How far (mm) the network's last recurrent application still moved the scan (nil
+    /// without a network or with one application); see ``NetworkPredictor/Prediction``.
+    public var predictionLastCorrectionMM: Double?
     /// Global NCC over the atlas foreground at the finest level for the identity transform
     /// (the images as their headers place them). Whatever the protocol optimises, before/after
     /// and the quality check use this one measure, so results compare across protocols.
@@ -126,12 +129,14 @@ public enum Registration {
 
         // 3. Network prediction, or the rotation search (always, or as a fallback after a failed check).
         var predicted: Affine?
+        var lastCorrection: Double?
         var unconverged = false
         // The search always starts from the initialisation, never from a prediction.
         let initialisation = start
         if let predictor = request.predictor {
             let prediction = predictor.predict(scan: request.scan, atlas: request.atlas, start: start, threads: threads)
             let t = prediction.atlasToScan
+            lastCorrection = prediction.lastCorrectionMM
             if t.isFinite, t.inverse != nil {
                 predicted = t
                 start = t
@@ -206,6 +211,7 @@ public enum Registration {
         let before = Refinement.similarity(level: finest, atlasToScan: .identity, threads: threads)
         timings["total"] = clock.total
         return RegistrationResult(atlasToScan: result, initialAtlasToScan: initial, predictedAtlasToScan: predicted,
+                                  predictionLastCorrectionMM: lastCorrection,
                                   similarityBefore: before, similarityAfter: after, flags: flags,
                                   levels: reports, rotationCandidatesTried: candidatesTried,
                                   timings: timings, threads: threads)

@@ -68,6 +68,8 @@ public struct TransformRecord: Codable, Sendable {
     public var initialAtlasToScan: Affine
     /// The network's prediction before refinement (nil without a network).
     public var predictedAtlasToScan: Affine?
+    /// How far (mm) the network's last recurrent application still moved the scan.
+    public var predictionLastCorrectionMM: Double?
     /// The model that made the prediction (nil without a network).
     public var model: ModelRef?
     public var similarityMeasure: String
@@ -95,6 +97,7 @@ public struct TransformRecord: Codable, Sendable {
         decomposition = Decomposition(result.atlasToScan).map(DecompositionRecord.init)
         initialAtlasToScan = result.initialAtlasToScan
         predictedAtlasToScan = result.predictedAtlasToScan
+        predictionLastCorrectionMM = result.predictionLastCorrectionMM
         self.model = model
         similarityMeasure = "ncc"
         similarityBefore = result.similarityBefore

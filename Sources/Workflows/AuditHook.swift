@@ -145,6 +145,7 @@ public enum AuditHook {
             p["model"] = ["sha256": .string(m.sha256), "path": .string(absolute(m.path))]
         }
         p["predictedAtlasToScan"] = r.predictedAtlasToScan.map(matrix) ?? .null
+        if let c = r.predictionLastCorrectionMM { p["predictionLastCorrectionMM"] = .number(c) }
         p["atlasToScan"] = matrix(r.atlasToScan)
         p["decomposition"] = decomposition(r.atlasToScan)
         p["similarity"] = ["measure": .string(r.similarityMeasure), "before": .number(r.similarityBefore), "after": .number(r.similarityAfter)]

@@ -133,9 +133,10 @@ func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt
                 results.append(AccuracyCase(scanName: k.name, tre: mean, tre95: p95, seconds: seconds, flags: outcome.record.flags,
                                             maxRotation: k.rotation))
                 if arms.count == 1 {
-                    print(String(format: "  %@ case %2d  %@  rot %5.1f°  TRE %7.3f mm (p95 %7.3f)  %5.2f s  %@", preset.name, c,
+                    let last = outcome.record.predictionLastCorrectionMM.map { String(format: "  last step %.1f mm", $0) } ?? ""
+                    print(String(format: "  %@ case %2d  %@  rot %5.1f°  TRE %7.3f mm (p95 %7.3f)  %5.2f s  %@%@", preset.name, c,
                                  k.name.padding(toLength: 18, withPad: " ", startingAt: 0), k.rotation, mean, p95, seconds,
-                                 outcome.record.flags.map(\.rawValue).joined(separator: ",")))
+                                 outcome.record.flags.map(\.rawValue).joined(separator: ","), last))
                 }
             }
             if arms.count == 1 { summarise(preset: preset.name, results) }

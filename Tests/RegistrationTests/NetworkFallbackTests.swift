@@ -65,6 +65,7 @@ struct NetworkFallbackTests {
         let wild = try constantPredictor(outputs: zRotationOutputs(40), applications: 2)
         let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: settings, threads: 2, predictor: wild))
         #expect(r.flags.contains(.predictionUnconverged))
+        #expect((r.predictionLastCorrectionMM ?? 0) > Registration.predictionConvergenceMM)
         #expect(r.rotationCandidatesTried > 0)
         #expect(meanDistance(r.atlasToScan, truth, over: atlasGrid) < 1, "\(r.atlasToScan)")
         // The identity network (zero head) has converged: no search.
@@ -72,6 +73,7 @@ struct NetworkFallbackTests {
         let r2 = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: settings, threads: 2, predictor: calm))
         #expect(!r2.flags.contains(.predictionUnconverged))
         #expect(r2.rotationCandidatesTried == 0)
+        #expect(r2.predictionLastCorrectionMM == 0)
         #expect(meanDistance(r2.atlasToScan, truth, over: atlasGrid) < 1)
     }
 }
