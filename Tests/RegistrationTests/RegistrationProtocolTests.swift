@@ -124,3 +124,34 @@ struct LevelSimilarityKeyTests {
         }
     }
 }
+
+struct NetworkSectionOptionalKeyTests {
+    func parse(_ edit: (inout [String: Any]) -> Void) throws -> RegistrationProtocol {
+        let data = try Data(contentsOf: URL(fileURLWithPath: protocolsFolder + "/brain-affine.json"))
+        var obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        var n = obj["network"] as! [String: Any]
+        edit(&n)
+        obj["network"] = n
+        return try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
+    }
+
+    @Test func optionalKeysTakeTheirDefaultsWhenAbsent() throws {
+        let p = try parse { n in
+            for k in ["pooledSize", "trainLossBlurMM", "trainFineFraction", "trainFineRange"] { n.removeValue(forKey: k) }
+        }
+        let n = try #require(p.network)
+        #expect(n.pooledSize == 1 && n.trainLossBlurMM == 0 && n.trainFineFraction == 0 && n.trainFineRange == 0.15)
+        let q = try parse { n in n["pooledSize"] = 2; n["trainFineFraction"] = 0.25; n["applications"] = 4 }
+        #expect(q.network?.pooledSize == 2 && q.network?.trainFineFraction == 0.25 && q.network?.applications == 4)
+    }
+
+    @Test(arguments: [("pooledSize", 0.0), ("pooledSize", 1.5), ("applications", 5.0), ("trainFineFraction", 1.5), ("trainLossBlurMM", -1.0)])
+    func outOfRangeValuesAreNamed(key: String, value: Double) throws {
+        do {
+            _ = try parse { n in n[key] = value }
+            Issue.record("expected an error for \(key) = \(value)")
+        } catch let e as ProtocolError {
+            #expect(e.key == "network." + key)
+        }
+    }
+}
