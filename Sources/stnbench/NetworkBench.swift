@@ -72,7 +72,7 @@ func runNetworkBenchmark(runs: Int = 7) {
     print("Localization network forward + backward at \(arch.gridSize)³ (parameter gradients only)")
     let variants: [(String, NetworkArchitecture)] = [
         ("standard (2 convs/block)", arch),
-        ("1 conv/block", NetworkArchitecture(convolutionsPerBlock: 1)),
+        ("shipped (1 conv/block, 2³ cells pooled)", NetworkArchitecture(convolutionsPerBlock: 1, pooledSize: 2)),
     ]
     for (name, a) in variants {
         var net = try! LocalizationNetwork(architecture: a, seed: 3)
