@@ -97,9 +97,6 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var trainSeed: Int
         /// σ (mm) of the blurred loss term (0 = sharp NCC only; optional, default 0).
         public var trainLossBlurMM: Double = 0
-        /// Share of training items drawn near alignment (ranges × `trainFineRange`; optional, default 0).
-        public var trainFineFraction: Double = 0
-        public var trainFineRange: Double = 0.15
     }
 
     /// Limits for the quality flags.
@@ -307,8 +304,8 @@ private struct ObjectReader {
                                           "maxRotationDegrees", "maxTranslation", "maxScale", "maxShear",
                                           "trainRotationDegrees", "trainTranslationMM", "trainScale", "trainShear",
                                           "trainSteps", "trainBatchSize", "trainLearningRate", "trainSeed",
-                                          "pooledSize", "trainLossBlurMM", "trainFineFraction", "trainFineRange"],
-                              optional: ["pooledSize", "trainLossBlurMM", "trainFineFraction", "trainFineRange"])
+                                          "pooledSize", "trainLossBlurMM"],
+                              optional: ["pooledSize", "trainLossBlurMM"])
             let channels = try nr.array(n, "blockChannels")
             var blocks: [Int] = []
             for (i, c) in channels.enumerated() {
@@ -337,9 +334,7 @@ private struct ObjectReader {
                 trainBatchSize: try nr.integer(n, "trainBatchSize", in: 1...64),
                 trainLearningRate: try nr.number(n, "trainLearningRate", in: 1e-6...1),
                 trainSeed: try nr.integer(n, "trainSeed", in: 0...Int(Int32.max)),
-                trainLossBlurMM: n["trainLossBlurMM"] == nil ? 0 : try nr.number(n, "trainLossBlurMM", in: 0...50),
-                trainFineFraction: n["trainFineFraction"] == nil ? 0 : try nr.number(n, "trainFineFraction", in: 0...1),
-                trainFineRange: n["trainFineRange"] == nil ? 0.15 : try nr.number(n, "trainFineRange", in: 0...1))
+                trainLossBlurMM: n["trainLossBlurMM"] == nil ? 0 : try nr.number(n, "trainLossBlurMM", in: 0...50))
         }
         return RegistrationProtocol(
             format: format, version: version,

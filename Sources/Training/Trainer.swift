@@ -31,18 +31,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// images blurred by a Gaussian of this σ: the blurred term varies smoothly over a wider
     /// range of misalignment, so it still points the way when the sharp term is flat.
     public var lossBlurMM: Double?
-    /// Share of batch items (drawn at random, 0…1) whose perturbation is drawn from the ranges
-    /// × ``fineRange`` instead of × the curriculum: cases near alignment, which a uniform draw
-    /// over wide ranges almost never gives, so the network also learns the last few millimetres
-    /// (what its second, recurrent application sees).
-    public var fineFraction: Double?
-    public var fineRange: Double?
 
     public init(architecture: NetworkArchitecture, parameterMap: AffineParameterMap, input: ModelFile.Input,
                 ranges: PerturbationRanges, steps: Int, batchSize: Int = 4, learningRate: Double = 1e-3,
                 weightDecay: Double = 1e-4, clipNorm: Double = 1.0, seed: UInt64 = 1, validationEvery: Int = 50,
                 validationCases: Int = 16, curriculumStart: Double = 0.25, curriculumStep: Double = 0.15,
-                lossBlurMM: Double? = nil, fineFraction: Double? = nil, fineRange: Double? = nil) {
+                lossBlurMM: Double? = nil) {
         self.architecture = architecture
         self.parameterMap = parameterMap
         self.input = input
@@ -58,8 +52,6 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         self.curriculumStart = curriculumStart
         self.curriculumStep = curriculumStep
         self.lossBlurMM = lossBlurMM
-        self.fineFraction = fineFraction
-        self.fineRange = fineRange
     }
 }
 
@@ -71,11 +63,8 @@ public struct LossPoint: Codable, Equatable, Sendable {
     /// Mean −NCC over the fixed validation cases (only on validation steps).
     public var validationLoss: Double?
     /// Mean target registration error (mm) of the prediction on the validation cases, against
-    /// the perturbation that made each case (an evaluation, never a training signal): after one
-    /// application of the network and after two (recurrent). Only on validation steps.
-    public var validationTREmm: Double?
-    public var validationTRE2mm: Double?
-    /// The same after 1, 2, 3 and 4 applications.
+    /// the perturbation that made each case (an evaluation, never a training signal), after
+    /// 1, 2, 3 and 4 recurrent applications of the network. Only on validation steps.
     public var validationTREByApplications: [Double]?
     /// Curriculum fraction used by the step.
     public var curriculum: Double
@@ -211,11 +200,7 @@ public final class Trainer {
                 let v = validationLoss()
                 point.validationLoss = v
                 let tre = validationTRE(applications: 4)
-                if tre.count == 4 {
-                    point.validationTREmm = tre[0]
-                    point.validationTRE2mm = tre[1]
-                    point.validationTREByApplications = tre
-                }
+                point.validationTREByApplications = tre.isEmpty ? nil : tre
                 updateCurriculum(validation: v)
             }
             state.history.append(point)
@@ -240,9 +225,7 @@ public final class Trainer {
         var plans: [(scan: Int, perturbation: Affine, seed: UInt64)] = []
         for _ in 0..<c.batchSize {
             let s = Int(rng.next() % UInt64(scans.count))
-            var fraction = state.curriculum
-            if let q = c.fineFraction, q > 0, rng.uniform(0, 1) < q { fraction = min(fraction, c.fineRange ?? 0.15) }
-            let p = c.ranges.sample(&rng, fraction: fraction, halfExtentMM: frame.halfExtentMM)
+            let p = c.ranges.sample(&rng, fraction: state.curriculum, halfExtentMM: frame.halfExtentMM)
             plans.append((s, p, rng.next()))
         }
         var made = [Volume?](repeating: nil, count: c.batchSize)

@@ -60,9 +60,7 @@ public struct TrainJob: Sendable {
             ranges: PerturbationRanges(maxRotationDegrees: n.trainRotationDegrees, maxTranslationMM: n.trainTranslationMM,
                                        maxScale: n.trainScale, maxShear: n.trainShear),
             steps: steps ?? n.trainSteps, batchSize: n.trainBatchSize, learningRate: n.trainLearningRate,
-            seed: seed ?? UInt64(n.trainSeed), lossBlurMM: n.trainLossBlurMM > 0 ? n.trainLossBlurMM : nil,
-            fineFraction: n.trainFineFraction > 0 ? n.trainFineFraction : nil,
-            fineRange: n.trainFineFraction > 0 ? n.trainFineRange : nil)
+            seed: seed ?? UInt64(n.trainSeed), lossBlurMM: n.trainLossBlurMM > 0 ? n.trainLossBlurMM : nil)
     }
 
     public struct Outcome: Sendable {
@@ -128,10 +126,12 @@ public struct TrainJob: Sendable {
     }
 
     func writeCurves(_ history: [LossPoint]) throws {
-        var csv = "step,loss,validation_loss,validation_tre_mm,validation_tre2_mm,curriculum,seconds\n"
+        // Validation TRE (mm) after 1–4 recurrent applications, on validation steps.
+        var csv = "step,loss,validation_loss,validation_tre1_mm,validation_tre2_mm,validation_tre3_mm,validation_tre4_mm,curriculum,seconds\n"
         func field(_ v: Double?) -> String { v.map { String($0) } ?? "" }
         for p in history {
-            csv += "\(p.step),\(p.loss),\(field(p.validationLoss)),\(field(p.validationTREmm)),\(field(p.validationTRE2mm)),\(p.curriculum),\(String(format: "%.3f", p.seconds))\n"
+            let tre = (0..<4).map { a in field(p.validationTREByApplications.flatMap { a < $0.count ? $0[a] : nil }) }
+            csv += "\(p.step),\(p.loss),\(field(p.validationLoss)),\(tre.joined(separator: ",")),\(p.curriculum),\(String(format: "%.3f", p.seconds))\n"
         }
         try AtomicFile.write(Data(csv.utf8), to: csvPath)
         // Training loss smoothed over 20 steps (blue) and validation loss (red).

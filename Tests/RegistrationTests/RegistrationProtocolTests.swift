@@ -137,15 +137,15 @@ struct NetworkSectionOptionalKeyTests {
 
     @Test func optionalKeysTakeTheirDefaultsWhenAbsent() throws {
         let p = try parse { n in
-            for k in ["pooledSize", "trainLossBlurMM", "trainFineFraction", "trainFineRange"] { n.removeValue(forKey: k) }
+            for k in ["pooledSize", "trainLossBlurMM"] { n.removeValue(forKey: k) }
         }
         let n = try #require(p.network)
-        #expect(n.pooledSize == 1 && n.trainLossBlurMM == 0 && n.trainFineFraction == 0 && n.trainFineRange == 0.15)
-        let q = try parse { n in n["pooledSize"] = 2; n["trainFineFraction"] = 0.25; n["applications"] = 4 }
-        #expect(q.network?.pooledSize == 2 && q.network?.trainFineFraction == 0.25 && q.network?.applications == 4)
+        #expect(n.pooledSize == 1 && n.trainLossBlurMM == 0)
+        let q = try parse { n in n["pooledSize"] = 2; n["trainLossBlurMM"] = 4; n["applications"] = 4 }
+        #expect(q.network?.pooledSize == 2 && q.network?.trainLossBlurMM == 4 && q.network?.applications == 4)
     }
 
-    @Test(arguments: [("pooledSize", 0.0), ("pooledSize", 1.5), ("applications", 5.0), ("trainFineFraction", 1.5), ("trainLossBlurMM", -1.0)])
+    @Test(arguments: [("pooledSize", 0.0), ("pooledSize", 1.5), ("applications", 5.0), ("applications", 0.0), ("trainLossBlurMM", -1.0)])
     func outOfRangeValuesAreNamed(key: String, value: Double) throws {
         do {
             _ = try parse { n in n[key] = value }
