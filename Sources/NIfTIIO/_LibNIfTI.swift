@@ -216,10 +216,14 @@ enum LibNIfTIWrite {
         nim.pointee.fname = strdup(path)
         nim.pointee.iname = strdup(path)
         nim.pointee.iname_offset = 352
-        // As nifti_image_write, but gzip level 1 for .gz (zlib's default 6 triples the time
-        // for ~10 % smaller files); write_opts 1 = header and data, file closed on return.
+        // As nifti_image_write, but for .gz gzip level 1 with zlib's run-length strategy ("R"
+        // in the gzopen mode, passed through by znzlib): Float32 voxels have few long matches
+        // beyond runs of background, so RLE compresses a 1 mm warped brain (28 MB) 2.6x faster
+        // than level 1's default strategy and slightly smaller (18.7 vs 19.0 MB); level 6
+        // takes 3x as long for ~10 % smaller files. Any gzip reader decodes it.
+        // write_opts 1 = header and data, file closed on return.
         let gz = path.hasSuffix(".gz")
-        _ = nifti_image_write_hdr_img2(nim, 1, gz ? "wb1" : "wb", nil, nil)
+        _ = nifti_image_write_hdr_img2(nim, 1, gz ? "wb1R" : "wb", nil, nil)
         withExtendedLifetime(handle) {}
     }
 }
