@@ -55,6 +55,7 @@ struct AccuracyArm {
         AccuracyArm(name: "network + refine", key: "network+refine", useNetwork: true, refine: true, rotationSearch: .fallback),
         AccuracyArm(name: "search + refine", key: "search+refine", useNetwork: false, refine: true, rotationSearch: .always),
         AccuracyArm(name: "network alone", key: "network", useNetwork: true, refine: false, rotationSearch: .never),
+        AccuracyArm(name: "search alone", key: "search", useNetwork: false, refine: false, rotationSearch: .always),
         AccuracyArm(name: "refine alone", key: "refine", useNetwork: false, refine: true, rotationSearch: .never),
     ]
 }

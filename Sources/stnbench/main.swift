@@ -48,7 +48,7 @@ do {
         try runAccuracyBenchmark(presetNames: preset == "all" ? ["default", "hard", "extreme"] : [preset],
                                  casesPerPreset: cases, seed: seed, protocolName: proto, threads: ThreadPolicy.defaultThreadCount)
     default:
-        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol] | ablation [preset|all] [cases] [seed] [protocol|-] [arms: default,network+refine,search+refine,network,refine] | network [runs] | batch [runs] | audit [runs]")
+        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol] | ablation [preset|all] [cases] [seed] [protocol|-] [arms: default,network+refine,search+refine,network,search,refine] | network [runs] | batch [runs] | audit [runs]")
         exit(which == "help" ? 0 : 2)
     }
 } catch {
