@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "FFTTests", dependencies: ["FFT", "VolumeCore", "TestSupport"]),
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "FFT", "VolumeCore", "TestSupport"]),
         .testTarget(name: "TransformIOTests", dependencies: ["TransformIO", "VolumeCore", "NIfTIIO", "Sampling", "TestSupport"]),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Network", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Network", "NIfTIIO", "Sampling", "Similarity", "VolumeCore", "TestSupport"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing", "TestSupport"]),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "TransformIO", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "VolumeCore", "TestSupport"]),

@@ -22,12 +22,17 @@ public enum QualityFlag: String, Sendable, Codable, CaseIterable {
     case invalidTransform
     /// An input's sform and qform disagree; the sform was used (DESIGN.md).
     case headerMatricesDisagree
+    /// The scan's field of view covers less than ``Registration/partialFieldOfViewCoverage`` of
+    /// the atlas foreground at the result (a slab, a cut-off top of the head): the similarity was
+    /// taken over the covered part only. Check the result near the edges of the scan.
+    case partialFieldOfView
 
     /// True for flags that mean the result should not be trusted without review.
     public var isFailure: Bool {
         switch self {
         case .lowSimilarity, .flip, .extremeScale, .extremeShear, .invalidTransform: return true
-        case .predictionDisagreement, .fallbackSearchUsed, .predictionUnconverged, .headerMatricesDisagree: return false
+        case .predictionDisagreement, .fallbackSearchUsed, .predictionUnconverged, .headerMatricesDisagree, .partialFieldOfView:
+            return false
         }
     }
 

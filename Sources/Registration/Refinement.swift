@@ -1,5 +1,6 @@
 import Foundation
 import Sampling
+import Similarity
 import VolumeCore
 
 /// Instance optimisation of the transform on one working level (DESIGN.md step 5).
@@ -8,7 +9,9 @@ import VolumeCore
 /// (β₁ = 0.9, β₂ = 0.999) and a cosine-decayed step (from `learningRate` to 10 % of it), using
 /// analytic gradients: `∂S/∂warped` from the similarity, through the trilinear sampler to the
 /// voxel map, to `atlasToScan`, to the parameters. The best iterate seen is returned, so a level
-/// never makes the result worse than its start.
+/// never makes the result worse than its start. When the scan's field of view does not cover the
+/// atlas mask, `S` counts only the covered part (see ``WorkingLevel/metric(atlasToScan:threads:)``);
+/// the covered set follows the transform, so iterates are then compared over slightly different sets.
 enum Refinement {
     struct Outcome {
         var atlasToScan: Affine
@@ -24,13 +27,30 @@ enum Refinement {
         return level.ncc.evaluate(warped: warped.voxels).value
     }
 
+    /// Global NCC of the result for the quality check, over the part of the mask inside the
+    /// scan's field of view (as refinement optimised it; the whole mask when the scan covers it
+    /// or covers less than ``WorkingLevel/minimumCoverage``), and that coverage.
+    static func checkedSimilarity(level: WorkingLevel, atlasToScan: Affine, threads: Int) -> (value: Double, coverage: Double) {
+        let (covered, coverage) = level.coveredMask(atlasToScan: atlasToScan)
+        guard let covered, coverage >= WorkingLevel.minimumCoverage else {
+            return (similarity(level: level, atlasToScan: atlasToScan, threads: threads), coverage)
+        }
+        let map = targetVoxelToScanVoxel(target: level.atlas.grid, scan: level.scan.grid, atlasToScan: atlasToScan)
+        let warped = level.sampler.warp(onto: level.atlas.grid, voxelMap: map, threads: threads)
+        return (GlobalNCC(threads: threads).prepare(atlas: level.atlas, mask: covered).evaluate(warped: warped.voxels).value, coverage)
+    }
+
     /// Loss `−S` and its gradient with respect to the 12 entries of `atlasToScan`
-    /// (order of ``AffineParameters/entries(_:)``).
-    static func lossAndGradient(level: WorkingLevel, atlasToScan: Affine, threads: Int) -> (Double, [Double]) {
+    /// (order of ``AffineParameters/entries(_:)``). `S` is the level's measure over the part of
+    /// its mask inside the scan's field of view (``WorkingLevel/metric(atlasToScan:threads:)``),
+    /// or `measure` when given (tests hold the covered set fixed with it).
+    static func lossAndGradient(level: WorkingLevel, atlasToScan: Affine, threads: Int,
+                                measure: (any PreparedSimilarity)? = nil) -> (Double, [Double]) {
         let grid = level.atlas.grid
         let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: atlasToScan)
         let w = level.sampler.warpWithGradient(onto: grid, voxelMap: map, threads: threads)
-        let (s, dS) = level.metric.evaluate(warped: w.warped.voxels)
+        let metric = measure ?? level.metric(atlasToScan: atlasToScan, threads: threads).measure
+        let (s, dS) = metric.evaluate(warped: w.warped.voxels)
         let dL = Volume(grid: grid, voxels: dS.map { -$0 })
         let g = TrilinearSampler.affineGradient(dLossdWarped: dL, spatialGradient: w.spatialGradient, threads: threads)
             .atlasToScan(target: grid, scan: level.scan.grid)

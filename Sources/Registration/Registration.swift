@@ -57,7 +57,8 @@ public struct RegistrationResult: Sendable, Codable {
     /// (the images as their headers place them). Whatever the protocol optimises, before/after
     /// and the quality check use this one measure, so results compare across protocols.
     public var similarityBefore: Double
-    /// Global NCC over the atlas foreground at the finest level for the result.
+    /// Global NCC over the atlas foreground at the finest level for the result (over the part
+    /// the scan's field of view covers, when it covers at least half but not all of it).
     public var similarityAfter: Double
     public var flags: [QualityFlag]
     public var levels: [LevelReport]
@@ -83,6 +84,9 @@ public enum Registration {
     /// than this (mm, ``NetworkPredictor/Prediction/lastCorrectionMM``) is not trusted: the
     /// rotation search runs before refinement, with the prediction as one more candidate.
     public static let predictionConvergenceMM = 3.0
+    /// Below this fraction of the atlas mask inside the scan's field of view (at the result, on
+    /// the finest level), ``QualityFlag/partialFieldOfView`` is raised.
+    public static let partialFieldOfViewCoverage = 0.9
 
     /// Registers `request.scan` to `request.atlas`. `progress` receives one short line per stage.
     public static func register(_ request: RegistrationRequest,
@@ -176,7 +180,7 @@ public enum Registration {
                               radius: radius, settings: p, threads: threads, progress: progress)
             : (initial, [])
         let finest = pyramid[p.levels.last!.spacingMM]
-        var after = Refinement.similarity(level: finest, atlasToScan: result, threads: threads)
+        var (after, coverage) = Refinement.checkedSimilarity(level: finest, atlasToScan: result, threads: threads)
         var flags = QualityFlag.check(result, similarity: after, limits: p.limits)
         timings["refine"] = clock.lap()
         if mode == .fallback && !searched && flags.contains(where: \.isFailure) {
@@ -187,15 +191,19 @@ public enum Registration {
                 ? refineAllLevels(from: found, pyramid: pyramid, centre: atlasCentre,
                                   radius: radius, settings: p, threads: threads, progress: progress)
                 : (found, [])
-            let after2 = Refinement.similarity(level: finest, atlasToScan: r2, threads: threads)
+            let (after2, coverage2) = Refinement.checkedSimilarity(level: finest, atlasToScan: r2, threads: threads)
             usedFallback = true
             if after2 > after {
-                result = r2; reports = reports2; after = after2; initial = found
+                result = r2; reports = reports2; after = after2; initial = found; coverage = coverage2
                 flags = QualityFlag.check(result, similarity: after, limits: p.limits)
             }
             timings["refine", default: 0] += clock.lap()
         }
         if usedFallback { flags.append(.fallbackSearchUsed) }
+        // The flag asks whether the scan images the atlas foreground at all (no margin).
+        if coverage < 1, finest.coveredMask(atlasToScan: result, marginMM: 0).coverage < Registration.partialFieldOfViewCoverage {
+            flags.append(.partialFieldOfView)
+        }
         if unconverged && mode == .fallback { flags.append(.predictionUnconverged) }
         if let pr = predicted, !usedFallback || result != pr {
             // Disagreement: mean displacement between prediction and result over the atlas foreground box.

@@ -20,19 +20,130 @@ struct WorkingLevel: Sendable {
     let metric: any PreparedSimilarity
     /// Global NCC over the mask: scores searches and quality checks on every level alike.
     let ncc: PreparedGlobalNCC
+    let similarity: SimilarityKind
+    let lnccRadius: Int
+    /// The scan's own grid (before resampling): the field of view the scan images.
+    let scanFieldOfView: Grid
+    /// Per atlas row `j + ny·k`, the first and last `i` of non-zero mask (`lo > hi`: none).
+    let maskRows: [(lo: Int, hi: Int)]
+    let maskWeight: Double
 
-    init(spacingMM: Double, atlas: Volume, mask: [Float], scan: Volume,
+    init(spacingMM: Double, atlas: Volume, mask: [Float], scan: Volume, scanFieldOfView: Grid? = nil,
          similarity: SimilarityKind = .ncc, lnccRadius: Int = 2, threads: Int = 1) {
         self.spacingMM = spacingMM
         self.atlas = atlas
         self.mask = mask
         self.scan = scan
         self.sampler = TrilinearSampler(scan)
+        self.similarity = similarity
+        self.lnccRadius = lnccRadius
+        self.scanFieldOfView = scanFieldOfView ?? scan.grid
         ncc = GlobalNCC(threads: threads).prepare(atlas: atlas, mask: mask)
         switch similarity {
         case .ncc: metric = ncc
         case .lncc: metric = LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
         }
+        let n = atlas.dims
+        var rows: [(lo: Int, hi: Int)] = []
+        rows.reserveCapacity(n.y * n.z)
+        var total = 0.0
+        for r in 0..<(n.y * n.z) {
+            var lo = n.x, hi = -1
+            for i in 0..<n.x where mask[i + n.x * r] > 0 {
+                if lo == n.x { lo = i }
+                hi = i
+                total += Double(mask[i + n.x * r])
+            }
+            rows.append((lo, hi))
+        }
+        maskRows = rows
+        maskWeight = total
+    }
+
+    /// Fraction of the mask's weight that must lie inside the scan's field of view (with the
+    /// margin) for the similarity to be restricted to it; below it the overlap is too small to
+    /// trust and the whole mask is used (elastix similarly requires 25 % valid samples).
+    static let minimumCoverage = 0.3
+
+    /// The similarity to optimise for the transform `atlasToScan`: the prepared measure when the
+    /// scan's field of view covers the whole mask (the usual case: bit-identical to no check), or
+    /// the same measure over the covered part of the mask when the scan shows only part of what
+    /// the atlas mask holds (a cut-off top of the head, a slab). Outside its field of view a scan
+    /// reads as zero; counting those voxels would pull the scan to cover the whole mask. "Covered"
+    /// keeps a margin of the window radius + 1 voxel of this level inside the field of view, so
+    /// no window sees the edge. Like ITK's metrics, which count only points inside the moving image.
+    func metric(atlasToScan: Affine, threads: Int) -> (measure: any PreparedSimilarity, coverage: Double) {
+        let (covered, coverage) = coveredMask(atlasToScan: atlasToScan)
+        guard let covered, coverage >= WorkingLevel.minimumCoverage else { return (metric, coverage) }
+        switch similarity {
+        case .ncc: return (GlobalNCC(threads: threads).prepare(atlas: atlas, mask: covered), coverage)
+        case .lncc:
+            // The atlas window sums do not depend on the mask: only the weights change.
+            let prepared = (metric as? PreparedLocalNCC)?.reweighted(mask: covered)
+            return (prepared ?? LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: covered), coverage)
+        }
+    }
+
+    /// The mask restricted to the atlas voxels that `atlasToScan` maps inside the scan's field of
+    /// view (with the margin of ``metric(atlasToScan:threads:)``), and the fraction of the mask's
+    /// weight kept; `nil` and 1 when the field of view covers the whole mask. Per atlas row the
+    /// covered voxels are an interval (an affine line through a box), found without visiting them.
+    /// `marginMM` overrides that margin (0: the field of view itself).
+    func coveredMask(atlasToScan: Affine, marginMM: Double? = nil) -> (mask: [Float]?, coverage: Double) {
+        let fov = scanFieldOfView
+        let map = fov.worldToVoxel * atlasToScan * atlas.grid.voxelToWorld
+        let margin = marginMM ?? Double(similarity == .lncc ? lnccRadius + 1 : 1) * spacingMM
+        let fovSpacing = fov.spacingMM
+        let dims = fov.dims
+        // Valid p (original scan voxels): −½ + m_d ≤ p_d ≤ n_d − ½ − m_d.
+        var lower = SIMD3<Double>.zero, upper = SIMD3<Double>.zero
+        for d in 0..<3 {
+            let m = margin / fovSpacing[d]
+            lower[d] = -0.5 + m
+            upper[d] = Double(dims[d]) - 0.5 - m
+        }
+        let n = atlas.dims
+        let step = map.linear * SIMD3<Double>(1, 0, 0)
+        /// The valid i of row (j, k) as a closed interval (empty when lo > hi).
+        func validSpan(_ j: Int, _ k: Int) -> (Int, Int) {
+            let p0 = map.apply(SIMD3(0, Double(j), Double(k)))
+            var a = -Double.infinity, b = Double.infinity
+            for d in 0..<3 {
+                if step[d] == 0 {
+                    if p0[d] < lower[d] || p0[d] > upper[d] { return (1, 0) }
+                } else {
+                    let t1 = (lower[d] - p0[d]) / step[d], t2 = (upper[d] - p0[d]) / step[d]
+                    a = max(a, min(t1, t2)); b = min(b, max(t1, t2))
+                }
+            }
+            guard a <= b, a.isFinite || a == -.infinity else { return (1, 0) }
+            let lo = a == -.infinity ? 0 : Int(max(0, min(Double(n.x), a.rounded(.up))))
+            let hi = b == .infinity ? n.x - 1 : Int(max(-1, min(Double(n.x - 1), b.rounded(.down))))
+            return (lo, hi)
+        }
+        var spans: [(Int, Int)] = []
+        spans.reserveCapacity(n.y * n.z)
+        var covered = true
+        for r in 0..<(n.y * n.z) {
+            let s = validSpan(r % n.y, r / n.y)
+            spans.append(s)
+            let m = maskRows[r]
+            if m.lo <= m.hi && (s.0 > m.lo || s.1 < m.hi) { covered = false }
+        }
+        if covered { return (nil, 1) }
+        var restricted = [Float](repeating: 0, count: mask.count)
+        var weight = 0.0
+        for r in 0..<(n.y * n.z) {
+            let (lo, hi) = spans[r]
+            let m = maskRows[r]
+            let a = max(lo, m.lo), b = min(hi, m.hi)
+            guard a <= b else { continue }
+            for i in a...b {
+                restricted[i + n.x * r] = mask[i + n.x * r]
+                weight += Double(mask[i + n.x * r])
+            }
+        }
+        return (restricted, maskWeight > 0 ? weight / maskWeight : 0)
     }
 }
 
@@ -55,7 +166,7 @@ struct Pyramid {
             let a = smoothAndResample(atlasPrev, onto: ag, threads: threads)
             let sc = smoothAndResample(scanPrev, onto: sg, threads: threads)
             let mask = ImagePreparation.mask(a, threshold: Pyramid.foregroundThreshold, dilation: 1)
-            levels[s] = WorkingLevel(spacingMM: s, atlas: a, mask: mask, scan: sc,
+            levels[s] = WorkingLevel(spacingMM: s, atlas: a, mask: mask, scan: sc, scanFieldOfView: scan.grid,
                                      similarity: similarity(s), lnccRadius: lnccRadius, threads: threads)
             atlasPrev = a
             scanPrev = sc

@@ -84,20 +84,40 @@ public struct PreparedLocalNCC: PreparedSimilarity {
                 out[n] = Float(max(0, Double(sums[1][n]) - s * s / Double(counts[n])))
             }
         }
-        if let mask {
-            let total = deterministicSum(count: count, threads: threads) { range in
-                var s = 0.0
-                for n in range {
-                    precondition(mask[n] >= 0, "mask weights must be ≥ 0")
-                    s += Double(mask[n])
-                }
-                return SIMD4(s, 0, 0, 0)
-            }.x
-            weights = mask.map { total > 0 ? Float(Double($0) / total) : 0 }
-        } else {
-            weights = nil
-        }
+        weights = mask.map { PreparedLocalNCC.normalisedWeights($0, threads: threads) }
         uniformWeight = 1 / Double(count)
+    }
+
+    private init(copying other: PreparedLocalNCC, weights: [Float]?) {
+        measure = other.measure
+        window = other.window
+        atlas = other.atlas
+        sumJ = other.sumJ
+        varJ = other.varJ
+        self.weights = weights
+        uniformWeight = other.uniformWeight
+    }
+
+    /// The same atlas with another mask: reuses the atlas window sums (they do not depend on
+    /// the mask) and recomputes only the weights. Identical to preparing the atlas again.
+    public func reweighted(mask: [Float]) -> PreparedLocalNCC {
+        precondition(mask.count == atlas.count, "mask has \(mask.count) values, atlas \(atlas.count)")
+        return PreparedLocalNCC(copying: self, weights: PreparedLocalNCC.normalisedWeights(mask, threads: measure.threads))
+    }
+
+    /// `m / Σm` (Σ in Double over fixed chunks: identical for any thread count).
+    static func normalisedWeights(_ mask: [Float], threads: Int) -> [Float] {
+        let total = deterministicSum(count: mask.count, threads: threads) { range in
+            var s = 0.0
+            for n in range {
+                precondition(mask[n] >= 0, "mask weights must be ≥ 0")
+                s += Double(mask[n])
+            }
+            return SIMD4(s, 0, 0, 0)
+        }.x
+        return parallelFill(count: mask.count, threads: threads) { range, out in
+            for n in range { out[n] = total > 0 ? Float(Double(mask[n]) / total) : 0 }
+        }
     }
 
     public func evaluate(warped: [Float]) -> (value: Double, gradient: [Float]) {

@@ -81,3 +81,23 @@ struct LocalNCCTests {
         #expect(one.gradient.bits == two.gradient.bits)
     }
 }
+
+struct LocalNCCReweightingTests {
+    /// Changing only the mask reuses the atlas window sums: same value and gradient, bit for bit,
+    /// as preparing the atlas again with the new mask.
+    @Test func reweightedEqualsAFreshPreparation() {
+        let dims = SIMD3(7, 6, 5)
+        let count = 210
+        let x = SimilarityReference.randomArray(count, seed: 11), a = SimilarityReference.randomArray(count, seed: 12)
+        let first: [Float] = SimilarityReference.randomArray(count, seed: 13).map { $0 < 0.2 ? 0 : 1 }
+        let second = SimilarityReference.randomArray(count, seed: 14).map { $0 < 0.5 ? 0 : $0 }
+        let atlas = Volume(grid: Grid(dims: dims, spacingMM: .one), voxels: a)
+        let measure = LocalNCC(radius: 2, threads: 2)
+        let reweighted = measure.prepare(atlas: atlas, mask: first).reweighted(mask: second).evaluate(warped: x)
+        let fresh = measure.prepare(atlas: atlas, mask: second).evaluate(warped: x)
+        #expect(reweighted.value == fresh.value)
+        #expect(reweighted.gradient == fresh.gradient)
+        // And the mask matters (the test could fail).
+        #expect(measure.prepare(atlas: atlas, mask: first).evaluate(warped: x).value != fresh.value)
+    }
+}
