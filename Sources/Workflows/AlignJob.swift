@@ -111,6 +111,7 @@ public struct AlignJob: Sendable {
         progress?("read scan \(scan.dims.x)×\(scan.dims.y)×\(scan.dims.z) and atlas \(atlas.dims.x)×\(atlas.dims.y)×\(atlas.dims.z) in \(String(format: "%.2f", readSeconds)) s")
 
         let (predictor, modelRef) = try AlignJob.loadPredictor(settings, protocolPath: protocolPath, useNetwork: useNetwork)
+        if let note = AlignJob.atlasNote(predictor, atlasPath: atlasPath) { progress?(note) }
         var result = try AlignJob.registerVolumes(scan: scan, atlas: atlas, settings: settings, predictor: predictor,
                                                   threads: threads, rotationSearch: rotationSearch, refine: refine,
                                                   context: "\(scanPath) → \(atlasPath)", progress: progress)
@@ -156,6 +157,16 @@ public struct AlignJob: Sendable {
         }
         let (model, network) = try ModelFile.load(path: path)
         return (model, network, path, try SHA256.hex(ofFile: path))
+    }
+
+    /// A progress note when the atlas is not the one the network was trained against (its
+    /// prediction may then be a poor start; the protocol's rotation search is what copes).
+    static func atlasNote(_ predictor: NetworkPredictor?, atlasPath: String) -> String? {
+        guard let predictor, let sha = try? SHA256.hex(ofFile: atlasPath) else { return nil }
+        let trained = predictor.model.provenance.atlas
+        guard trained.sha256 != sha else { return nil }
+        let name = URL(fileURLWithPath: trained.path).lastPathComponent
+        return "note: the network was trained against another atlas (\(name)); its prediction may be off for this one (flag predictionDisagreement). With rotationSearch: always (the default) the rotation search competes with it; `stnreg train` makes a model for this atlas"
     }
 
     /// uint8 when the labels fit, else int16 when they fit, else float32.
