@@ -148,7 +148,7 @@ public struct ProtocolError: Error, CustomStringConvertible, Equatable {
 
 extension RegistrationProtocol {
     /// Names of the presets shipped in Protocols/.
-    public static let builtInNames = ["brain-affine", "rigid-same-subject"]
+    public static let builtInNames = ["brain-affine", "brain-affine-precise", "rigid-same-subject"]
     public static let defaultName = "brain-affine"
 
     /// Loads and validates a protocol file.

@@ -4,6 +4,7 @@
 Usage:
   side_by_side.py --stnreg PATH --source SRC.nii.gz [--atlas ATLAS.nii.gz] --work DIR
                   [--cases 4] [--max-degrees 20] [--seed 1] [--noise] [--ants] [--threads 2]
+                  [--protocol NAME|PATH]
 
 Each case moves SRC by a seeded random world affine P about its centre (rotation up to
 --max-degrees per axis, scale ±10 %, translation ±15 mm) and resamples it on SRC's own grid
@@ -11,7 +12,7 @@ with scipy (trilinear, 0 outside: an interpolator independent of stnreg's), opti
 smooth ±10 % intensity bias and Gaussian noise (2 % of the maximum). The atlas defaults to SRC
 itself, so the true atlasToScan is P exactly. Both tools register each case to the atlas:
 
-- stnreg: `stnreg align CASE ATLAS --threads N` with its defaults; the transform is read
+- stnreg: `stnreg align CASE ATLAS --threads N [--protocol P]`; the transform is read
   from P_transform.json (`atlasToScan`, RAS+ mm);
 - ANTs (--ants): `ants.registration(fixed=ATLAS, moving=CASE, type_of_transform='Affine')`
   with antspyx's defaults and ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS=N; its forward transform
@@ -73,8 +74,10 @@ def rotation_part(lin):
 
 def run_stnreg(args, case, prefix):
     t = time.time()
-    r = subprocess.run([args.stnreg, "align", case["path"], args.atlas, "-o", prefix, "-q",
-                        "--threads", str(args.threads)], capture_output=True, text=True)
+    command = [args.stnreg, "align", case["path"], args.atlas, "-o", prefix, "-q", "--threads", str(args.threads)]
+    if args.protocol:
+        command += ["--protocol", args.protocol]
+    r = subprocess.run(command, capture_output=True, text=True)
     seconds = time.time() - t
     if r.returncode != 0:
         return None, seconds, r.stderr.strip()
@@ -117,6 +120,7 @@ def main():
     ap.add_argument("--noise", action="store_true")
     ap.add_argument("--ants", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--protocol")
     args = ap.parse_args()
     args.atlas = args.atlas or args.source
     os.makedirs(args.work, exist_ok=True)
