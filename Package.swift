@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CNIfTI", path: "Sources/CNIfTI"),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f"),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
 
@@ -28,7 +29,7 @@ let package = Package(
         .target(name: "Hashing", dependencies: ["CCrypto"]),
 
         // Core types: volume, grid, affine, decomposition.
-        .target(name: "VolumeCore"),
+        .target(name: "VolumeCore", dependencies: ["CMalloc"]),
 
         // Kernels and IO.
         .target(name: "NIfTIIO", dependencies: ["VolumeCore", "CNIfTI"], swiftSettings: niftiInclude),
@@ -56,7 +57,7 @@ let package = Package(
             "VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Hashing", "Workflows", "AuditLog", "QuickLook", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "stnreg", dependencies: ["STNCommands"]),
+        .executableTarget(name: "stnreg", dependencies: ["STNCommands", "VolumeCore"]),
 
         // Benchmarks (release builds only; not part of `swift test`).
         .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows", "Network", "AuditLog"]),

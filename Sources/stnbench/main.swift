@@ -3,6 +3,7 @@ import VolumeCore
 
 // stnbench: release-mode benchmarks, apart from `swift test`.
 //   swift run -c release stnbench io [runs]
+MemoryPolicy.keepFreedMemory()   // as stnreg does
 let args = Array(CommandLine.arguments.dropFirst())
 let which = args.first ?? "help"
 let runs = args.count > 1 ? Int(args[1]) ?? 7 : 7

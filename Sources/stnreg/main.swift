@@ -1,2 +1,5 @@
 import STNCommands
+import VolumeCore
+
+MemoryPolicy.keepFreedMemory()
 STNReg.main()
