@@ -58,7 +58,8 @@ public struct RegistrationResult: Sendable, Codable {
     /// and the quality check use this one measure, so results compare across protocols.
     public var similarityBefore: Double
     /// Global NCC over the atlas foreground at the finest level for the result (over the part
-    /// the scan's field of view covers, when it covers at least half but not all of it).
+    /// the scan's field of view covers, when that is less than all of it but at least the 30 %
+    /// below which refinement too uses the whole foreground).
     public var similarityAfter: Double
     public var flags: [QualityFlag]
     public var levels: [LevelReport]

@@ -116,7 +116,10 @@ struct WorkingLevel: Sendable {
                     a = max(a, min(t1, t2)); b = min(b, max(t1, t2))
                 }
             }
-            guard a <= b, a.isFinite || a == -.infinity else { return (1, 0) }
+            // (A non-finite transform leaves a, b at ∓∞ — Swift's min/max skip NaN here — so every
+            // row counts as covered and the prepared measure is used; such transforms are
+            // flagged invalidTransform by the check.)
+            guard a <= b else { return (1, 0) }
             let lo = a == -.infinity ? 0 : Int(max(0, min(Double(n.x), a.rounded(.up))))
             let hi = b == .infinity ? n.x - 1 : Int(max(-1, min(Double(n.x - 1), b.rounded(.down))))
             return (lo, hi)

@@ -143,5 +143,9 @@ struct FieldOfViewTests {
         #expect(r.flags.contains(.partialFieldOfView))
         let failures = r.flags.filter(\.isFailure)
         #expect(failures.isEmpty, "\(r.flags)")
+        // The restricted path is as deterministic as the rest: the same bits on one thread.
+        let one = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 1))
+        #expect(one.atlasToScan == r.atlasToScan)
+        #expect(one.similarityAfter == r.similarityAfter)
     }
 }
