@@ -111,7 +111,7 @@ public struct AlignJob: Sendable {
         progress?("read scan \(scan.dims.x)×\(scan.dims.y)×\(scan.dims.z) and atlas \(atlas.dims.x)×\(atlas.dims.y)×\(atlas.dims.z) in \(String(format: "%.2f", readSeconds)) s")
 
         let (predictor, modelRef) = try AlignJob.loadPredictor(settings, protocolPath: protocolPath, useNetwork: useNetwork)
-        if let note = AlignJob.atlasNote(predictor, atlasPath: atlasPath) { progress?(note) }
+        if progress != nil, let note = AlignJob.atlasNote(predictor, atlasPath: atlasPath) { progress?(note) }   // (hashes the atlas: only when printed)
         var result = try AlignJob.registerVolumes(scan: scan, atlas: atlas, settings: settings, predictor: predictor,
                                                   threads: threads, rotationSearch: rotationSearch, refine: refine,
                                                   context: "\(scanPath) → \(atlasPath)", progress: progress)
