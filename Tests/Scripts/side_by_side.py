@@ -18,6 +18,9 @@ itself, so the true atlasToScan is P exactly. Both tools register each case to t
   with antspyx's defaults and ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS=N; its forward transform
   (an ITK MatrixOffsetTransform, LPS, fixed -> moving) is converted to RAS.
 
+Needs numpy, scipy and nibabel, and antspyx for --ants (`.ci/setup` installs them; scipy comes
+with nitransforms). Not run by `swift test`: it is the benchmark behind the README's table.
+
 Error of a transform T: mean and maximum of |T(x) - P(x)| over every 7th atlas voxel above the
 20th percentile of the non-zero intensities (the head or brain). Times are wall-clock seconds
 of the whole call (stnreg: the process, reading and every output included).
