@@ -4,7 +4,7 @@
 Usage:
   side_by_side.py --stnreg PATH --source SRC.nii.gz [--atlas ATLAS.nii.gz] --work DIR
                   [--cases 4] [--max-degrees 20] [--seed 1] [--noise] [--ants] [--threads 2]
-                  [--protocol NAME|PATH]
+                  [--protocol NAME|PATH] [--cut-top F] [--consistency]
 
 Each case moves SRC by a seeded random world affine P about its centre (rotation up to
 --max-degrees per axis, scale ±10 %, translation ±15 mm) and resamples it on SRC's own grid
@@ -17,6 +17,11 @@ itself, so the true atlasToScan is P exactly. Both tools register each case to t
 - ANTs (--ants): `ants.registration(fixed=ATLAS, moving=CASE, type_of_transform='Affine')`
   with antspyx's defaults and ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS=N; its forward transform
   (an ITK MatrixOffsetTransform, LPS, fixed -> moving) is converted to RAS.
+
+--cut-top F keeps only the lower 1 − F of each moved image's slices (third voxel axis): a scan
+whose field of view misses the top of the head. --consistency is for a source that is not the
+atlas (another subject): the truth is then P·T0, T0 being the same tool's registration of the
+unmoved source, so the error measures consistency under the move, not accuracy.
 
 Needs numpy, scipy and nibabel, and antspyx for --ants (`.ci/setup` installs them; scipy comes
 with nitransforms). Not run by `swift test`: it is the benchmark behind the README's table.
@@ -61,6 +66,8 @@ def make_cases(args):
         # New image on the same grid: S'(z) = S(P^-1 z); voxel map v_src = A^-1 P^-1 A v_dst.
         m = np.linalg.inv(a) @ np.linalg.inv(p) @ a
         moved = affine_transform(data, m[:3, :3], m[:3, 3], order=1, mode="constant", cval=0)
+        if args.cut_top:
+            moved = moved[:, :, : int(moved.shape[2] * (1 - args.cut_top))]
         if args.noise:
             bias = 1 + 0.1 * np.sin(np.linspace(0, np.pi, moved.shape[0]))[:, None, None]
             moved = np.clip(moved * bias + rng.normal(0, 0.02 * moved.max(), moved.shape), 0, None)
@@ -124,6 +131,8 @@ def main():
     ap.add_argument("--ants", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--protocol")
+    ap.add_argument("--cut-top", type=float, default=0)
+    ap.add_argument("--consistency", action="store_true")
     args = ap.parse_args()
     args.atlas = args.atlas or args.source
     os.makedirs(args.work, exist_ok=True)
@@ -136,6 +145,16 @@ def main():
 
     cases = make_cases(args)
     tools = ["stnreg"] + (["ants"] if args.ants else [])
+    reference = {tool: np.eye(4) for tool in tools}
+    if args.consistency:
+        unmoved = {"path": args.source}
+        for tool in tools:
+            t, _, note = (run_stnreg(args, unmoved, os.path.join(args.work, "unmoved_stnreg")) if tool == "stnreg"
+                          else run_ants(args, unmoved))
+            if t is None:
+                print(f"{tool} could not register the unmoved source: {note}")
+                return 1
+            reference[tool] = t
     summary = {tool: {"mean": [], "seconds": [], "failed": 0} for tool in tools}
     for k, case in enumerate(cases):
         p = np.array(case["P"])
@@ -148,7 +167,7 @@ def main():
                 summary[tool]["failed"] += 1
                 print(f"case {k} ({case['degrees']:.0f} deg) {tool}: FAILED {note}", flush=True)
                 continue
-            mean, worst = errors(t, p, points)
+            mean, worst = errors(t, p @ reference[tool], points)
             summary[tool]["mean"].append(mean)
             summary[tool]["seconds"].append(seconds)
             print(f"case {k} ({case['degrees']:.0f} deg) {tool}: mean {mean:.3f} mm, max {worst:.3f} mm, {seconds:.1f} s {note}", flush=True)
