@@ -94,7 +94,7 @@ public enum Registration {
                                 progress: (@Sendable (String) -> Void)? = nil) throws -> RegistrationResult {
         var clock = Stopwatch()
         var timings: [String: Double] = [:]
-        let p = request.settings
+        var p = request.settings
         let threads = max(1, request.threads)
         // A single slice (2D) or a one-voxel-thick volume leaves the affine unconstrained along
         // that axis: refuse it rather than return an arbitrary, unflagged transform.
@@ -102,7 +102,9 @@ public enum Registration {
             throw RegistrationError("the \(name) is \(v.dims.x)×\(v.dims.y)×\(v.dims.z) voxels (a single slice or one voxel thick); 3D registration needs at least 2 voxels along every axis")
         }
 
-        // 1. Prepare: robust normalisation and the pyramid.
+        // 1. Prepare: robust normalisation and the pyramid (without levels finer than the images).
+        let (levels, skipped) = Registration.levels(p.levels, scan: request.scan.grid, atlas: request.atlas.grid)
+        p.levels = levels
         let pct = (p.intensityPercentiles[0], p.intensityPercentiles[1])
         let atlasN = ImagePreparation.robustNormalise(request.atlas, percentiles: pct).volume
         let scanN = ImagePreparation.robustNormalise(request.scan, percentiles: pct).volume
@@ -119,7 +121,9 @@ public enum Registration {
                               lnccRadius: p.lnccRadius, threads: threads)
         let radius = max(10, ImagePreparation.radiusOfGyration(pyramid[searchSpacing].atlas, centre: atlasCentre))
         timings["prepare"] = clock.lap()
-        progress?("prepared \(p.levels.count) levels (\(p.levels.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")))")
+        let skippedNote = skipped.isEmpty ? ""
+            : "; skipped \(skipped.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")), finer than the \(formatMM(Registration.coarserVoxelMM(scan: request.scan.grid, atlas: request.atlas.grid))) mm voxels"
+        progress?("prepared \(p.levels.count) levels (\(p.levels.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", "))\(skippedNote))")
 
         // 2. Initialise: centre of mass, then translation search.
         var start = Affine.identity
@@ -224,6 +228,30 @@ public enum Registration {
                                   similarityBefore: before, similarityAfter: after, flags: flags,
                                   levels: reports, rotationCandidatesTried: candidatesTried,
                                   timings: timings, threads: threads)
+    }
+
+    /// A level finer than this fraction of the coarser image's voxel size is skipped.
+    public static let finestLevelFraction = 0.8
+
+    /// Voxel size (mm) of the coarser of the two images: the geometric mean of each image's
+    /// three spacings (a 1×1×5 mm scan counts as 1.7 mm), the larger of the two.
+    public static func coarserVoxelMM(scan: Grid, atlas: Grid) -> Double {
+        func mean(_ g: Grid) -> Double { let s = g.spacingMM; return Foundation.pow(s.x * s.y * s.z, 1.0 / 3) }
+        return max(mean(scan), mean(atlas))
+    }
+
+    /// The protocol's levels without those finer than ``finestLevelFraction`` × the coarser
+    /// image's voxel size (they would only interpolate: a 2 mm level for two 3.5 mm frames cost
+    /// 60 % of the time and added nothing), and the skipped ones. The first (coarsest) level is
+    /// always kept.
+    public static func levels(_ levels: [RegistrationProtocol.Level], scan: Grid, atlas: Grid)
+        -> (kept: [RegistrationProtocol.Level], skipped: [RegistrationProtocol.Level]) {
+        let limit = finestLevelFraction * coarserVoxelMM(scan: scan, atlas: atlas)
+        var kept: [RegistrationProtocol.Level] = [], skipped: [RegistrationProtocol.Level] = []
+        for (n, level) in levels.enumerated() {
+            if n == 0 || level.spacingMM >= limit { kept.append(level) } else { skipped.append(level) }
+        }
+        return (kept, skipped)
     }
 
     static func refineAllLevels(from start: Affine, pyramid: Pyramid, centre: SIMD3<Double>, radius: Double,
