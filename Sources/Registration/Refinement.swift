@@ -20,11 +20,13 @@ enum Refinement {
         var similarityEnd: Double
     }
 
-    /// Global NCC of the scan warped by `atlasToScan` with the atlas on `level` (for searches and checks).
-    static func similarity(level: WorkingLevel, atlasToScan: Affine, threads: Int) -> Double {
+    /// Global NCC of the scan warped by `atlasToScan` with the atlas on `level` (for searches and
+    /// checks), over the level's mask or over `measure`'s.
+    static func similarity(level: WorkingLevel, atlasToScan: Affine, threads: Int,
+                           measure: PreparedGlobalNCC? = nil) -> Double {
         let map = targetVoxelToScanVoxel(target: level.atlas.grid, scan: level.scan.grid, atlasToScan: atlasToScan)
         let warped = level.sampler.warp(onto: level.atlas.grid, voxelMap: map, threads: threads)
-        return level.ncc.evaluate(warped: warped.voxels).value
+        return (measure ?? level.ncc).evaluate(warped: warped.voxels).value
     }
 
     /// Global NCC of the result for the quality check, over the part of the mask inside the
@@ -32,12 +34,8 @@ enum Refinement {
     /// or covers less than ``WorkingLevel/minimumCoverage``), and that coverage.
     static func checkedSimilarity(level: WorkingLevel, atlasToScan: Affine, threads: Int) -> (value: Double, coverage: Double) {
         let (covered, coverage) = level.coveredMask(atlasToScan: atlasToScan)
-        guard let covered, coverage >= WorkingLevel.minimumCoverage else {
-            return (similarity(level: level, atlasToScan: atlasToScan, threads: threads), coverage)
-        }
-        let map = targetVoxelToScanVoxel(target: level.atlas.grid, scan: level.scan.grid, atlasToScan: atlasToScan)
-        let warped = level.sampler.warp(onto: level.atlas.grid, voxelMap: map, threads: threads)
-        return (GlobalNCC(threads: threads).prepare(atlas: level.atlas, mask: covered).evaluate(warped: warped.voxels).value, coverage)
+        let measure = covered.flatMap { coverage >= WorkingLevel.minimumCoverage ? GlobalNCC(threads: threads).prepare(atlas: level.atlas, mask: $0) : nil }
+        return (similarity(level: level, atlasToScan: atlasToScan, threads: threads, measure: measure), coverage)
     }
 
     /// Loss `−S` and its gradient with respect to the 12 entries of `atlasToScan`
