@@ -8,9 +8,10 @@ internal import CMalloc
 /// as the largest block freed so far) back to the kernel on `free`, and trims the top of the
 /// heap when more than a few hundred KiB are free there. Registration allocates and frees
 /// volume-sized arrays (0.5–30 MB) at every optimiser iteration, so with these defaults every
-/// iteration faulted its arrays in again, zero-filled by the kernel: 10–30 % of `align`'s time
-/// (measured: Colin27 → MNI152 at 2 mm, 2.0 s → 1.3 s on 2 threads with the settings below;
-/// 1 mm pair 2.04 → 1.92 s). Results are bit-identical: only where memory comes from changes.
+/// iteration faulted its arrays in again, zero-filled by the kernel (measured, interleaved runs
+/// of two builds differing only by this call: Colin27 → MNI152 at 2 mm 1.95 → 1.32 s on 2
+/// threads, −32 %; the 1 mm pair 2.05 → 1.93 s, −6 %). Results are bit-identical: only where
+/// memory comes from changes.
 public enum MemoryPolicy {
     /// Keeps freed memory in the process for reuse: blocks up to 256 MiB come from the heap,
     /// and the heap is trimmed only above 1 GiB free. The resident size stays near the peak
