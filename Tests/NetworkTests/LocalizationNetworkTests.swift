@@ -29,8 +29,13 @@ struct LocalizationNetworkTests {
         #expect(AffineParameterMap().affine(y.values.prefix(12).map(Double.init)) == .identity)
     }
 
+    /// One sampled gradient entry: the analytic value's relative error against central
+    /// differences with step h, and the measured noise of those differences (their relative
+    /// disagreement with differences at step h/2).
+    struct EntryError { var name: String; var error: Double; var noise: Double }
+
     /// Relative errors of sampled parameter and input gradients against central differences.
-    static func gradientErrors(slope: Float, h: Double, pooledSize: Int = 1) -> [(String, Double)] {
+    static func gradientErrors(slope: Float, h: Double, pooledSize: Int = 1) -> [EntryError] {
         var arch = tiny
         arch.leakySlope = slope
         arch.pooledSize = pooledSize
@@ -46,38 +51,49 @@ struct LocalizationNetworkTests {
         let g = net.backward(tape, outputGradient: r, inputGradient: true, threads: 2)
         let tensors = net.parameterTensors
         #expect(g.parameters.map(\.count) == tensors.map(\.values.count))
-        var errors: [(String, Double)] = []
+        var errors: [EntryError] = []
+        func check(_ name: String, analytic: Double, _ fd: (Double) -> Double) {
+            let n1 = fd(h), n2 = fd(h / 2)
+            let floor = Tolerance.finiteDifferenceFloor
+            errors.append(EntryError(name: name,
+                                     error: GradientCheck.maxRelativeError([analytic], [n1], floor: floor),
+                                     noise: GradientCheck.maxRelativeError([n1], [n2], floor: floor)))
+        }
         for (i, t) in tensors.enumerated() {
             // Up to 16 entries per tensor, spread over it.
             let idx = Array(Swift.stride(from: 0, to: t.values.count, by: max(1, t.values.count / 16)))
-            let numeric = NetHelp.numerical(t.values, h: h, indices: idx) { v in
-                var n = net; var p = n.parameterValues; p[i] = v; n.parameterValues = p
-                return NetHelp.loss(n.forward(x, threads: 1), r)
-            }
-            for (q, e) in idx.enumerated() {
-                errors.append(("\(t.name)[\(e)]", GradientCheck.maxRelativeError([Double(g.parameters[i][e])], [numeric[q]], floor: 1e-2)))
+            for e in idx {
+                check("\(t.name)[\(e)]", analytic: Double(g.parameters[i][e])) { step in
+                    NetHelp.numerical(t.values, h: step, indices: [e]) { v in
+                        var n = net; var p = n.parameterValues; p[i] = v; n.parameterValues = p
+                        return NetHelp.loss(n.forward(x, threads: 1), r)
+                    }[0]
+                }
             }
         }
-        let idx = Array(Swift.stride(from: 0, to: x.values.count, by: 17))
-        let numeric = NetHelp.numerical(x.values, h: h, indices: idx) { v in
-            NetHelp.loss(net.forward(Tensor5(shape: x.shape, values: v), threads: 1), r)
-        }
-        for (q, e) in idx.enumerated() {
-            errors.append(("input[\(e)]", GradientCheck.maxRelativeError([Double(g.input!.values[e])], [numeric[q]], floor: 1e-2)))
+        for e in Swift.stride(from: 0, to: x.values.count, by: 17) {
+            check("input[\(e)]", analytic: Double(g.input!.values[e])) { step in
+                NetHelp.numerical(x.values, h: step, indices: [e]) { v in
+                    NetHelp.loss(net.forward(Tensor5(shape: x.shape, values: v), threads: 1), r)
+                }[0]
+            }
         }
         return errors
     }
 
     /// With slope 1 the network is smooth (convolutions, group norm, pooling, dense): every
-    /// sampled gradient entry must match central differences.
-    /// Pooled globally (1) and to 2³ cells (every voxel of the last block kept). The pooled-2
-    /// head sums 8× more Float32 terms, so its central differences carry more rounding noise
-    /// (measured: halving h makes the input entries' errors larger, not smaller); it gets 1 %.
+    /// sampled gradient entry must match central differences within
+    /// ``Tolerance/float32FiniteDifference`` plus twice the differences' own measured noise.
+    /// Pooled globally (1) and to 2³ cells (every voxel of the last block kept). The noise term
+    /// is what makes the check hold on any CPU: OpenBLAS picks its SGEMM kernel per CPU
+    /// (`OPENBLAS_CORETYPE`), which changes the Float32 rounding of every forward pass, and with
+    /// it the differences (measured: the pooled-2 head's worst entry is 0.8 % off on Haswell
+    /// kernels, 1.15 % on Nehalem's; its h/2 differences disagree with the h ones by about as much).
     @Test(arguments: [1, 2])
     func backwardMatchesFiniteDifferencesOnASmoothNetwork(pooledSize: Int) {
-        let tolerance = pooledSize == 1 ? 3e-3 : 1e-2
-        for (name, e) in Self.gradientErrors(slope: 1, h: 1e-2, pooledSize: pooledSize) {
-            #expect(e < tolerance, "\(name): relative error \(e) (pooled \(pooledSize))")
+        for e in Self.gradientErrors(slope: 1, h: 1e-2, pooledSize: pooledSize) {
+            #expect(e.error < Tolerance.float32FiniteDifference + 2 * e.noise,
+                    "\(e.name): relative error \(e.error), finite-difference noise \(e.noise) (pooled \(pooledSize))")
         }
     }
 
@@ -85,7 +101,7 @@ struct LocalizationNetworkTests {
     /// enough to beat Float32 rounding does): require 95 % of the entries to match.
     @Test func backwardMatchesFiniteDifferencesAwayFromKinks() {
         let errors = Self.gradientErrors(slope: 0.2, h: 2e-3)
-        let good = errors.filter { $0.1 < 1e-2 }.count
+        let good = errors.filter { $0.error < Tolerance.float32FiniteDifference + 2 * $0.noise }.count
         #expect(Double(good) >= 0.95 * Double(errors.count), "\(errors.count - good) of \(errors.count) entries off")
     }
 
