@@ -28,6 +28,9 @@ let package = Package(
         // SHA-256 through OpenSSL's libcrypto (light to build, unlike swift-crypto).
         .target(name: "Hashing", dependencies: ["CCrypto"]),
 
+        // The optimiser seam (AdamW, schedules) shared by refinement and training; no dependencies.
+        .target(name: "Optimization"),
+
         // Core types: volume, grid, affine, decomposition.
         .target(name: "VolumeCore", dependencies: ["CMalloc"]),
 
@@ -44,10 +47,10 @@ let package = Package(
         .target(name: "QuickLook", dependencies: ["VolumeCore", "CPNG"]),
 
         // Unsupervised training of the localization network against an atlas.
-        .target(name: "Training", dependencies: ["VolumeCore", "Sampling", "Similarity", "Network"]),
+        .target(name: "Training", dependencies: ["VolumeCore", "Sampling", "Similarity", "Network", "Optimization"]),
 
         // Registration pipeline: initialisation, search, refinement, protocols.
-        .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT", "Network"]),
+        .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT", "Network", "Optimization"]),
 
         // Whole jobs (align, apply): read, run, write every output atomically. No printing.
         .target(name: "Workflows", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Training", "Network", "Hashing", "AuditLog", "QuickLook"]),
@@ -78,14 +81,15 @@ let package = Package(
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Network", "NIfTIIO", "Sampling", "Similarity", "VolumeCore", "TestSupport"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing", "TestSupport"]),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "TransformIO", "Sampling", "VolumeCore", "TestSupport"]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "Optimization", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "OptimizationTests", dependencies: ["Optimization"]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "Hashing", "TestSupport"]),
         .testTarget(name: "QuickLookTests", dependencies: ["QuickLook", "VolumeCore", "TestSupport"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: [
             "FuzzSupport", "NIfTIIO", "TransformIO", "Registration", "Sampling", "Workflows", "VolumeCore", "TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Optimization", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "BatchTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "AuditLog", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]

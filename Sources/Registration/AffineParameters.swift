@@ -79,8 +79,8 @@ public struct AffineParameters: Sendable {
         start * AffineParameters.update(full(free), centre: centre, radiusMM: radiusMM)
     }
 
-    /// Chain rule from ∂L/∂T (the 12 entries of T's top 3 rows, row by row: 3×3 linear then
-    /// column 4) to ∂L/∂(free parameters). ∂T/∂θ is evaluated by central differences of this
+    /// Chain rule from ∂L/∂T (the 12 entries of T's top 3 rows in ``Affine/rowMajor3x4`` order)
+    /// to ∂L/∂(free parameters). ∂T/∂θ is evaluated by central differences of this
     /// closed-form map of 12 numbers (step 1e-6, error ~1e-10), not of any image.
     public func chain(_ dLdT: [Double], at free: [Double]) -> [Double] {
         precondition(dLdT.count == 12)
@@ -97,15 +97,10 @@ public struct AffineParameters: Sendable {
             tp[n] = theta[n] - h
             let am = start * AffineParameters.update(tp, centre: centre, radiusMM: radiusMM)
             tp[n] = theta[n]
-            let d = zip(AffineParameters.entries(ap), AffineParameters.entries(am)).map { ($0 - $1) / (2 * h) }
+            let d = zip(ap.rowMajor3x4, am.rowMajor3x4).map { ($0 - $1) / (2 * h) }
             g[n] = zip(d, dLdT).reduce(0) { $0 + $1.0 * $1.1 }
         }
         return reduce(g)
-    }
-
-    /// The 12 entries of an affine's top 3 rows in the order ∂L/∂T uses: linear row by row, then translation.
-    public static func entries(_ a: Affine) -> [Double] {
-        a.linear.rowMajor + [a.translation.x, a.translation.y, a.translation.z]
     }
 
     /// Rodrigues' formula: rotation by |ω| radians about ω/|ω|.

@@ -47,8 +47,18 @@ public enum ProtocolLocator {
 
     /// Loads `--protocol NAME|PATH` (nil = default), returning the protocol and the file it came from.
     public static func load(_ nameOrPath: String?) throws -> (protocol: RegistrationProtocol, path: String) {
+        let l = try loadWithBytes(nameOrPath)
+        return (l.protocol, l.path)
+    }
+
+    /// Like ``load(_:)``, with the bytes the protocol was parsed from (records hash these, so
+    /// the hash is of what was used even if the file changes during the run).
+    public static func loadWithBytes(_ nameOrPath: String?) throws -> (protocol: RegistrationProtocol, path: String, bytes: Data) {
         let path = try resolve(nameOrPath)
-        return (try RegistrationProtocol.load(path: path), path)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ProtocolError(path: path, key: "", problem: "cannot read the file (does it exist?)")
+        }
+        return (try RegistrationProtocol.parse(data, path: path), path, data)
     }
 
     static func executablePath() -> String {

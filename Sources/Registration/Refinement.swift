@@ -1,4 +1,5 @@
 import Foundation
+import Optimization
 import Sampling
 import Similarity
 import VolumeCore
@@ -39,7 +40,7 @@ enum Refinement {
     }
 
     /// Loss `−S` and its gradient with respect to the 12 entries of `atlasToScan`
-    /// (order of ``AffineParameters/entries(_:)``). `S` is the level's measure over the part of
+    /// (in ``Affine/rowMajor3x4`` order). `S` is the level's measure over the part of
     /// its mask inside the scan's field of view (``WorkingLevel/metric(atlasToScan:threads:)``),
     /// or `measure` when given (tests hold the covered set fixed with it).
     static func lossAndGradient(level: WorkingLevel, atlasToScan: Affine, threads: Int,
@@ -52,38 +53,31 @@ enum Refinement {
         let dL = Volume(grid: grid, voxels: dS.map { -$0 })
         let g = TrilinearSampler.affineGradient(dLossdWarped: dL, spatialGradient: w.spatialGradient, threads: threads)
             .atlasToScan(target: grid, scan: level.scan.grid)
-        let e = g.rowMajor3x4   // A00 A01 A02 b0 A10 ... in 3×4 order
-        let entries = [e[0], e[1], e[2], e[4], e[5], e[6], e[8], e[9], e[10], e[3], e[7], e[11]]
-        return (-s, entries)
+        return (-s, g.rowMajor3x4)
     }
 
+    /// Minimises `−S` on `level` from `start` with ``AdamW`` (no decay, no clipping: plain Adam)
+    /// and a ``CosineSchedule`` from `learningRate` to 10 % of it over `iterations` steps.
     static func run(level: WorkingLevel, start: Affine, centre: SIMD3<Double>, radiusMM: Double,
                     model: TransformModel, iterations: Int, learningRate: Double, threads: Int) -> Outcome {
         let params = AffineParameters(start: start, centre: centre, radiusMM: radiusMM, model: model)
-        let n = params.freeCount
-        var theta = [Double](repeating: 0, count: n)
-        var m = [Double](repeating: 0, count: n), v = [Double](repeating: 0, count: n)
-        let b1 = 0.9, b2 = 0.999, eps = 1e-8
+        var theta = [[Double](repeating: 0, count: params.freeCount)]
+        var adam = AdamW<Double>(learningRate: learningRate, weightDecay: 0, clipNorm: nil)
+        let schedule = CosineSchedule(base: learningRate)
         var best = start
         var bestLoss = Double.infinity
         var startLoss = Double.nan
         var done = 0
         for it in 0..<max(1, iterations + 1) {
-            let t = params.transform(theta)
+            let t = params.transform(theta[0])
             let (loss, dT) = lossAndGradient(level: level, atlasToScan: t, threads: threads)
             if it == 0 { startLoss = loss }
             if loss.isFinite && loss < bestLoss { bestLoss = loss; best = t }
             if it == iterations { break }
-            let g = params.chain(dT, at: theta)
+            let g = params.chain(dT, at: theta[0])
             guard g.allSatisfy(\.isFinite) else { break }
-            let decay = 0.1 + 0.9 * 0.5 * (1 + cos(Double.pi * Double(it) / Double(max(1, iterations))))
-            let lr = learningRate * decay
-            let c1 = 1 - pow(b1, Double(it + 1)), c2 = 1 - pow(b2, Double(it + 1))
-            for k in 0..<n {
-                m[k] = b1 * m[k] + (1 - b1) * g[k]
-                v[k] = b2 * v[k] + (1 - b2) * g[k] * g[k]
-                theta[k] -= lr * (m[k] / c1) / ((v[k] / c2).squareRoot() + eps)
-            }
+            adam.learningRate = schedule.rate(step: it, of: iterations)
+            adam.update(&theta, gradients: [g], decays: [false])
             done += 1
         }
         return Outcome(atlasToScan: best, iterations: done, similarityStart: -startLoss, similarityEnd: -bestLoss)

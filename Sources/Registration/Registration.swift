@@ -36,20 +36,30 @@ public struct RegistrationRequest: Sendable {
 public struct LevelReport: Sendable, Codable, Equatable {
     public var spacingMM: Double
     public var iterations: Int
+    /// The measure optimised at this level.
+    public var similarityMeasure: SimilarityKind?
     /// Similarity at the level's start and end (on that level's grid).
     public var similarityStart: Double
     public var similarityEnd: Double
     public var seconds: Double
 }
 
-/// The outcome of a registration.
+/// The outcome of a registration: the result and every transform that led to it.
+///
+/// All transforms are world (RAS+ mm) maps from atlas points to scan points:
+/// `warped(x) = scan(T·x)` (DESIGN.md).
 public struct RegistrationResult: Sendable, Codable {
-    /// World (RAS+ mm) map from atlas points to scan points: `warped(x) = scan(T·x)`.
+    /// The result.
     public var atlasToScan: Affine
-    /// The transform after initialisation (centre of mass, searches), before refinement.
-    public var initialAtlasToScan: Affine
-    /// The network's prediction (nil without a network).
-    public var predictedAtlasToScan: Affine?
+    /// The initialisation: centre of mass, then the FFT translation search.
+    public var initialisation: Affine
+    /// The network's prediction from the initialisation (nil without a network or when it was
+    /// not finite and invertible).
+    public var prediction: Affine?
+    /// The rotation search's winner after its brief refinement (nil when the search did not run).
+    public var searchWinner: Affine?
+    /// Where refinement started: the search winner, else the prediction, else the initialisation.
+    public var refinementStart: Affine
     /// How far (mm) the network's last recurrent application still moved the scan (nil
     /// without a network or with one application); see ``NetworkPredictor/Prediction``.
     public var predictionLastCorrectionMM: Double?
@@ -65,9 +75,12 @@ public struct RegistrationResult: Sendable, Codable {
     public var levels: [LevelReport]
     /// Rotation candidates tried by the search (0 when it did not run).
     public var rotationCandidatesTried: Int
-    /// Seconds per stage: prepare, initialise, search, refine, total.
+    /// Seconds per stage: prepare, initialise, predict, search, refine, total.
     public var timings: [String: Double]
     public var threads: Int
+
+    /// The measure of `similarityBefore`, `similarityAfter` and the quality check.
+    public static let checkMeasure = SimilarityKind.ncc
 }
 
 /// Errors that stop a registration (bad images rather than bad luck; bad luck is a flag).
@@ -76,7 +89,8 @@ public struct RegistrationError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
-/// The registration pipeline (DESIGN.md steps 2–6): prepare, initialise, search, refine, check.
+/// The registration pipeline (DESIGN.md steps 2–6), composed of named stages
+/// (RegistrationStages.swift): prepare → initialise → predict → search → refine → check.
 public enum Registration {
     /// Mean corner displacement (mm) between prediction and refined result above which
     /// ``QualityFlag/predictionDisagreement`` is raised.
@@ -90,144 +104,48 @@ public enum Registration {
     public static let partialFieldOfViewCoverage = 0.9
 
     /// Registers `request.scan` to `request.atlas`. `progress` receives one short line per stage.
+    ///
+    /// The rotation search runs when the mode (the request's, else the protocol's) is `always`,
+    /// or `fallback` with a prediction that did not converge; in `fallback` mode a refinement
+    /// that fails its check runs the search and refines its winner too, and the better of the
+    /// two results (by the checked similarity) is kept.
     public static func register(_ request: RegistrationRequest,
                                 progress: (@Sendable (String) -> Void)? = nil) throws -> RegistrationResult {
-        var clock = Stopwatch()
+        let clock = Stopwatch()
         var timings: [String: Double] = [:]
-        var p = request.settings
-        let threads = max(1, request.threads)
-        // A single slice (2D) or a one-voxel-thick volume leaves the affine unconstrained along
-        // that axis: refuse it rather than return an arbitrary, unflagged transform.
-        for (name, v) in [("scan", request.scan), ("atlas", request.atlas)] where v.dims.min() < 2 {
-            throw RegistrationError("the \(name) is \(v.dims.x)×\(v.dims.y)×\(v.dims.z) voxels (a single slice or one voxel thick); 3D registration needs at least 2 voxels along every axis")
+        let prepared = try Stopwatch.time("prepare", into: &timings) { try prepare(request) }
+        progress?(prepared.summary)
+        let initialisation = Stopwatch.time("initialise", into: &timings) { initialise(prepared) }
+        let prediction = try request.predictor.map { predictor in
+            try Stopwatch.time("predict", into: &timings) { predict(request, with: predictor, from: initialisation, threads: prepared.threads) }
         }
-
-        // 1. Prepare: robust normalisation and the pyramid (without levels finer than the images).
-        let (levels, skipped) = Registration.levels(p.levels, scan: request.scan.grid, atlas: request.atlas.grid)
-        p.levels = levels
-        let pct = (p.intensityPercentiles[0], p.intensityPercentiles[1])
-        let atlasN = ImagePreparation.robustNormalise(request.atlas, percentiles: pct).volume
-        let scanN = ImagePreparation.robustNormalise(request.scan, percentiles: pct).volume
-        guard let atlasCentre = ImagePreparation.centreOfMass(atlasN) else {
-            throw RegistrationError("the atlas has no foreground (every voxel is at its minimum); check the atlas file")
+        if let predictor = request.predictor { progress?("network prediction (\(predictor.applications)×)") }
+        let mode = request.rotationSearch ?? prepared.settings.initialisation.rotationSearch
+        var searchWinner: SearchWinner?
+        if mode == .always || (mode == .fallback && prediction?.converged == false) {
+            searchWinner = Stopwatch.time("search", into: &timings) { search(prepared, from: initialisation, prediction: prediction) }
+            progress?("rotation search: \(searchWinner!.candidatesTried) candidates")
         }
-        guard let scanCentre = ImagePreparation.centreOfMass(scanN) else {
-            throw RegistrationError("the scan has no foreground (every voxel is at its minimum); check the scan file")
-        }
-        let searchSpacing = p.initialisation.searchSpacingMM
-        let spacings = p.levels.map(\.spacingMM) + [searchSpacing]
-        let pyramid = Pyramid(atlas: atlasN, scan: scanN, spacings: spacings,
-                              similarity: { s in p.levels.first(where: { $0.spacingMM == s })?.similarity ?? p.similarity },
-                              lnccRadius: p.lnccRadius, threads: threads)
-        let radius = max(10, ImagePreparation.radiusOfGyration(pyramid[searchSpacing].atlas, centre: atlasCentre))
-        timings["prepare"] = clock.lap()
-        let skippedNote = skipped.isEmpty ? ""
-            : "; skipped \(skipped.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")), finer than the \(formatMM(Registration.coarserVoxelMM(scan: request.scan.grid, atlas: request.atlas.grid))) mm voxels"
-        progress?("prepared \(p.levels.count) levels (\(p.levels.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", "))\(skippedNote))")
-
-        // 2. Initialise: centre of mass, then translation search.
-        var start = Affine.identity
-        if p.initialisation.centreOfMass {
-            start = Affine.translation(scanCentre - atlasCentre)
-        }
-        let search = pyramid[searchSpacing]
-        if p.initialisation.translationSearch {
-            start = TranslationSearch.best(level: search, start: start, threads: threads)?.atlasToScan ?? start
-        }
-        timings["initialise"] = clock.lap()
-
-        // 3. Network prediction, or the rotation search (always, or as a fallback after a failed check).
-        var predicted: Affine?
-        var lastCorrection: Double?
-        var unconverged = false
-        // The search always starts from the initialisation, never from a prediction.
-        let initialisation = start
-        if let predictor = request.predictor {
-            let prediction = predictor.predict(scan: request.scan, atlas: request.atlas, start: start, threads: threads)
-            let t = prediction.atlasToScan
-            lastCorrection = prediction.lastCorrectionMM
-            if t.isFinite, t.inverse != nil {
-                predicted = t
-                start = t
-                unconverged = (prediction.lastCorrectionMM ?? 0) > Registration.predictionConvergenceMM
-            } else {
-                unconverged = true
-            }
-            timings["predict"] = clock.lap()
-            progress?("network prediction (\(predictor.applications)×)")
-        }
-        // With a network, the protocol still decides: `always` lets the prediction compete with the
-        // search's best rotations (robust: never worse than the search); `fallback` trusts the
-        // prediction and searches only when the check after refinement fails.
-        let mode = request.rotationSearch ?? p.initialisation.rotationSearch
-        var candidatesTried = 0
+        var start = searchWinner?.atlasToScan ?? prediction?.atlasToScan ?? initialisation
+        var refined = Stopwatch.time("refine", into: &timings) { refine(prepared, from: start, enabled: request.refine, progress: progress) }
         var usedFallback = false
-        func searchRotations() -> Affine {
-            let r = RotationSearch.run(level: search, atlasCentre: atlasCentre, scanCentre: scanCentre,
-                                       start: initialisation, extraCandidates: predicted.map { [$0] } ?? [],
-                                       radiusMM: radius, settings: p,
-                                       useTranslationSearch: p.initialisation.translationSearch, threads: threads)
-            candidatesTried = r.candidatesTried
-            return r.best
-        }
-        var initial = start
-        var searched = false
-        if mode == .always || (mode == .fallback && unconverged) {
-            initial = searchRotations()
-            searched = true
-            progress?("rotation search: \(candidatesTried) candidates")
-        }
-        timings["search"] = clock.lap()
-
-        // 4. Refine coarse to fine.
-        var (result, reports) = request.refine
-            ? refineAllLevels(from: initial, pyramid: pyramid, centre: atlasCentre,
-                              radius: radius, settings: p, threads: threads, progress: progress)
-            : (initial, [])
-        let finest = pyramid[p.levels.last!.spacingMM]
-        var (after, coverage) = Refinement.checkedSimilarity(level: finest, atlasToScan: result, threads: threads)
-        var flags = QualityFlag.check(result, similarity: after, limits: p.limits)
-        timings["refine"] = clock.lap()
-        if mode == .fallback && !searched && flags.contains(where: \.isFailure) {
-            let found = searchRotations()
-            timings["search", default: 0] += clock.lap()
-            progress?("check failed; rotation search: \(candidatesTried) candidates")
-            let (r2, reports2) = request.refine
-                ? refineAllLevels(from: found, pyramid: pyramid, centre: atlasCentre,
-                                  radius: radius, settings: p, threads: threads, progress: progress)
-                : (found, [])
-            let (after2, coverage2) = Refinement.checkedSimilarity(level: finest, atlasToScan: r2, threads: threads)
+        if mode == .fallback, searchWinner == nil, refined.flags.contains(where: \.isFailure) {
+            let winner = Stopwatch.time("search", into: &timings) { search(prepared, from: initialisation, prediction: prediction) }
+            progress?("check failed; rotation search: \(winner.candidatesTried) candidates")
+            let second = Stopwatch.time("refine", into: &timings) { refine(prepared, from: winner.atlasToScan, enabled: request.refine, progress: progress) }
+            searchWinner = winner
             usedFallback = true
-            if after2 > after {
-                result = r2; reports = reports2; after = after2; initial = found; coverage = coverage2
-                flags = QualityFlag.check(result, similarity: after, limits: p.limits)
-            }
-            timings["refine", default: 0] += clock.lap()
+            if second.similarity > refined.similarity { refined = second; start = winner.atlasToScan }
         }
-        if usedFallback { flags.append(.fallbackSearchUsed) }
-        // The flag asks whether the scan images the atlas foreground at all (no margin).
-        if coverage < 1, finest.coveredMask(atlasToScan: result, marginMM: 0).coverage < Registration.partialFieldOfViewCoverage {
-            flags.append(.partialFieldOfView)
-        }
-        if unconverged && mode == .fallback { flags.append(.predictionUnconverged) }
-        if let pr = predicted, !usedFallback || result != pr {
-            // Disagreement: mean displacement between prediction and result over the atlas foreground box.
-            let box = Pyramid.foregroundBox(finest.atlas)
-            var sum = 0.0
-            for c in 0..<8 {
-                let x = SIMD3(c & 1 == 0 ? box.min.x : box.max.x, c & 2 == 0 ? box.min.y : box.max.y, c & 4 == 0 ? box.min.z : box.max.z)
-                sum += length(pr.apply(x) - result.apply(x))
-            }
-            if sum / 8 > Registration.predictionDisagreementMM { flags.append(.predictionDisagreement) }
-        }
-
-        let before = Refinement.similarity(level: finest, atlasToScan: .identity, threads: threads)
+        let flags = check(prepared, refined, prediction: prediction, mode: mode, usedFallback: usedFallback)
         timings["total"] = clock.total
-        return RegistrationResult(atlasToScan: result, initialAtlasToScan: initial, predictedAtlasToScan: predicted,
-                                  predictionLastCorrectionMM: lastCorrection,
-                                  similarityBefore: before, similarityAfter: after, flags: flags,
-                                  levels: reports, rotationCandidatesTried: candidatesTried,
-                                  timings: timings, threads: threads)
+        return RegistrationResult(atlasToScan: refined.atlasToScan, initialisation: initialisation,
+                                  prediction: prediction?.atlasToScan, searchWinner: searchWinner?.atlasToScan,
+                                  refinementStart: start, predictionLastCorrectionMM: prediction?.lastCorrectionMM,
+                                  similarityBefore: prepared.similarityBefore, similarityAfter: refined.similarity,
+                                  flags: flags, levels: refined.levels,
+                                  rotationCandidatesTried: searchWinner?.candidatesTried ?? 0,
+                                  timings: timings, threads: prepared.threads)
     }
 
     /// A level finer than this fraction of the coarser image's voxel size is skipped.
@@ -254,38 +172,6 @@ public enum Registration {
         return (kept, skipped)
     }
 
-    static func refineAllLevels(from start: Affine, pyramid: Pyramid, centre: SIMD3<Double>, radius: Double,
-                                settings p: RegistrationProtocol, threads: Int,
-                                progress: (@Sendable (String) -> Void)?) -> (Affine, [LevelReport]) {
-        var t = start
-        var reports: [LevelReport] = []
-        let firstSpacing = p.levels[0].spacingMM
-        for level in p.levels {
-            let clock = Stopwatch()
-            let lr = p.learningRate * level.spacingMM / firstSpacing
-            let r = Refinement.run(level: pyramid[level.spacingMM], start: t, centre: centre, radiusMM: radius,
-                                   model: p.transform, iterations: level.iterations, learningRate: lr, threads: threads)
-            t = r.atlasToScan
-            reports.append(LevelReport(spacingMM: level.spacingMM, iterations: r.iterations,
-                                       similarityStart: r.similarityStart, similarityEnd: r.similarityEnd,
-                                       seconds: clock.total))
-            progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations")
-        }
-        return (t, reports)
-    }
 }
 
 func formatMM(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(format: "%.2g", v) }
-
-/// Wall-clock laps in seconds.
-struct Stopwatch {
-    private let begin = DispatchTime.now().uptimeNanoseconds
-    private var last = DispatchTime.now().uptimeNanoseconds
-    /// Seconds since the previous lap (or the start).
-    mutating func lap() -> Double {
-        let now = DispatchTime.now().uptimeNanoseconds
-        defer { last = now }
-        return Double(now - last) / 1e9
-    }
-    var total: Double { Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9 }
-}

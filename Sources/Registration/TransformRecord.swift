@@ -43,11 +43,15 @@ public struct TransformRecord: Codable, Sendable {
         }
     }
 
+    /// The protocol as used: its file, the SHA-256 of the bytes parsed, and the limits the check applied.
     public struct ProtocolRef: Codable, Sendable, Equatable {
         public var name: String
         public var path: String
         public var sha256: String
-        public init(name: String, path: String, sha256: String) { self.name = name; self.path = path; self.sha256 = sha256 }
+        public var limits: RegistrationProtocol.Limits?
+        public init(name: String, path: String, sha256: String, limits: RegistrationProtocol.Limits? = nil) {
+            self.name = name; self.path = path; self.sha256 = sha256; self.limits = limits
+        }
     }
 
     /// The network model used for the prediction.
@@ -65,13 +69,20 @@ public struct TransformRecord: Codable, Sendable {
     public var atlasToScan: Affine
     public var scanToAtlas: Affine
     public var decomposition: DecompositionRecord?
+    /// The initialisation: centre of mass, then the FFT translation search.
     public var initialAtlasToScan: Affine
     /// The network's prediction before refinement (nil without a network).
     public var predictedAtlasToScan: Affine?
+    /// The rotation search's winner (nil when the search did not run).
+    public var searchWinnerAtlasToScan: Affine?
+    /// Where refinement started: the search winner, else the prediction, else the initialisation.
+    public var refinementStartAtlasToScan: Affine
     /// How far (mm) the network's last recurrent application still moved the scan.
     public var predictionLastCorrectionMM: Double?
     /// The model that made the prediction (nil without a network).
     public var model: ModelRef?
+    /// The measure of the quality check's `similarityBefore`/`similarityAfter` (each level's
+    /// optimised measure is in `levels`).
     public var similarityMeasure: String
     public var similarityBefore: Double
     public var similarityAfter: Double
@@ -95,11 +106,13 @@ public struct TransformRecord: Codable, Sendable {
         atlasToScan = result.atlasToScan
         scanToAtlas = result.atlasToScan.inverse ?? result.atlasToScan
         decomposition = Decomposition(result.atlasToScan).map(DecompositionRecord.init)
-        initialAtlasToScan = result.initialAtlasToScan
-        predictedAtlasToScan = result.predictedAtlasToScan
+        initialAtlasToScan = result.initialisation
+        predictedAtlasToScan = result.prediction
+        searchWinnerAtlasToScan = result.searchWinner
+        refinementStartAtlasToScan = result.refinementStart
         predictionLastCorrectionMM = result.predictionLastCorrectionMM
         self.model = model
-        similarityMeasure = "ncc"
+        similarityMeasure = RegistrationResult.checkMeasure.rawValue
         similarityBefore = result.similarityBefore
         similarityAfter = result.similarityAfter
         flags = result.flags

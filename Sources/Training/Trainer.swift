@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Network
+import Optimization
 import Sampling
 import Similarity
 import VolumeCore
@@ -80,7 +81,7 @@ public struct TrainingState: Codable, Sendable {
     public var curriculum: Double
     public var bestValidationLoss: Double?
     public var lastValidationLoss: Double?
-    public var optimiser: AdamW
+    public var optimiser: AdamW<Float>
     public var parameters: [ParameterTensor]
     public var history: [LossPoint]
 }
@@ -179,7 +180,7 @@ public final class Trainer {
         } else {
             state = TrainingState(configuration: c, step: 0, curriculum: c.curriculumStart, bestValidationLoss: nil,
                                   lastValidationLoss: nil,
-                                  optimiser: AdamW(learningRate: c.learningRate, weightDecay: c.weightDecay, clipNorm: c.clipNorm),
+                                  optimiser: AdamW<Float>(learningRate: c.learningRate, weightDecay: c.weightDecay, clipNorm: c.clipNorm),
                                   parameters: net.parameterTensors, history: [])
         }
         network = net
@@ -248,8 +249,7 @@ public final class Trainer {
         let grads = network.backward(tape!, outputGradient: outputGradient, threads: threads)
         var params = network.parameterValues
         // Cosine decay of the learning rate to 10 % over the run.
-        let progress = Double(state.step) / Double(max(1, c.steps))
-        state.optimiser.learningRate = c.learningRate * (0.1 + 0.9 * 0.5 * (1 + cos(Double.pi * progress)))
+        state.optimiser.learningRate = CosineSchedule(base: c.learningRate).rate(step: state.step, of: c.steps)
         state.optimiser.update(&params, gradients: grads.parameters, decays: network.parameterDecays)
         network.parameterValues = params
         state.step += 1

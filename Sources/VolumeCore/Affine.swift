@@ -149,6 +149,12 @@ public struct Affine: Equatable, Hashable, Sendable, CustomStringConvertible {
 
     public static func scaling(_ s: SIMD3<Double>) -> Affine { Affine(linear: .diagonal(s)) }
 
+    /// The top three rows of the 4×4 matrix, row by row (12 values):
+    /// `[L00, L01, L02, t0, L10, L11, L12, t1, L20, L21, L22, t2]`. This is the one 12-entry
+    /// order of the project: gradients with respect to an affine (``AffineGradient``), the
+    /// refinement's chain rule and the network's output map all use it.
+    public var rowMajor3x4: [Double] { Array(rowMajor4x4[0..<12]) }
+
     /// The 4×4 matrix row by row (16 values, last row `0 0 0 1`).
     public var rowMajor4x4: [Double] {
         [linear.r0.x, linear.r0.y, linear.r0.z, translation.x,

@@ -86,7 +86,7 @@ public struct AlignJob: Sendable {
 
     /// Runs the job. `progress` receives short stage lines (the command decides whether to show them).
     public func run(progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
-        let clock = DispatchTime.now().uptimeNanoseconds
+        var clock = Stopwatch()
         let outputs = outputPaths
         let inputs = [scanPath, atlasPath]
         for (_, path) in outputs { try AtomicFile.refuseInputs(path, inputs) }
@@ -96,8 +96,8 @@ public struct AlignJob: Sendable {
             throw AtomicFile.WriteError(path: prefix, reason: "the output folder \(folder) does not exist; create it or choose another -o prefix")
         }
 
-        let (settings, protocolPath) = try ProtocolLocator.load(protocolName)
-        let protocolHash = try SHA256.hex(ofFile: protocolPath)
+        let (settings, protocolPath, protocolBytes) = try ProtocolLocator.loadWithBytes(protocolName)
+        let protocolHash = SHA256.hex(protocolBytes)
         let scanImage = try NIfTIReader.read(scanPath)
         let atlasImage = try NIfTIReader.read(atlasPath)
         guard scanImage.frameCount == 1 else {
@@ -107,7 +107,7 @@ public struct AlignJob: Sendable {
             throw AlignError("\(atlasPath): has \(atlasImage.frameCount) frames; the atlas must be a 3D volume")
         }
         let scan = scanImage.frame(0), atlas = atlasImage.frame(0)
-        let readSeconds = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
+        let readSeconds = clock.lap()
         progress?("read scan \(scan.dims.x)×\(scan.dims.y)×\(scan.dims.z) and atlas \(atlas.dims.x)×\(atlas.dims.y)×\(atlas.dims.z) in \(String(format: "%.2f", readSeconds)) s")
 
         let (predictor, modelRef) = try AlignJob.loadPredictor(settings, protocolPath: protocolPath, useNetwork: useNetwork)
@@ -120,7 +120,7 @@ public struct AlignJob: Sendable {
         }
 
         // Warped scan on the atlas grid.
-        let writeStart = DispatchTime.now().uptimeNanoseconds
+        _ = clock.lap()
         let warped = resample(scan, onto: atlas.grid, atlasToScan: result.atlasToScan,
                               interpolation: labels ? .nearest : .linear, threads: threads)
         try NIfTIWriter.write(warped, to: outputs["warped"]!, datatype: labels ? AlignJob.labelDatatype(for: warped) : .float32,
@@ -134,13 +134,13 @@ public struct AlignJob: Sendable {
                                     atlasName: atlasName, scanName: scanName, protectedInputs: inputs)
         }
         result.timings["read"] = readSeconds
-        result.timings["write"] = Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9
-        result.timings["wall"] = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
+        result.timings["write"] = clock.lap()
+        result.timings["wall"] = clock.total
 
         let record = TransformRecord(
             tool: "stnreg \(STNRegBuild.version)", created: AlignJob.timestamp(), commandLine: commandLine,
             result: result, settings: settings,
-            protocolRef: .init(name: settings.name, path: protocolPath, sha256: protocolHash),
+            protocolRef: .init(name: settings.name, path: protocolPath, sha256: protocolHash, limits: settings.limits),
             scan: try AlignJob.describe(scanPath, scanImage.header), atlas: try AlignJob.describe(atlasPath, atlasImage.header),
             outputs: outputs, model: modelRef)
         try AtomicFile.write(try record.encoded(), to: outputs["transform"]!, protectedInputs: inputs)

@@ -15,12 +15,16 @@ import VolumeCore
 ///   `command` (`align` | `apply`); `commandLine` (argv); `host` `{name, os, user, pid}`;
 /// - `status` (`ok` | `failed`) and `error` (the error text of a failure, else null);
 /// - `protocol` `{name, path, sha256, limits {minScale, maxScale, maxShear, minFinalSimilarity}}`
-///   or null; `model` `{sha256}` (null until the network exists);
+///   or null — for a successful align the protocol as used: the hash of the bytes parsed at the
+///   start and the limits the check applied; `model` `{sha256}` (null until the network exists);
 /// - `inputs`: `[{role, path, sha256, dims, spacingMM, worldMatrix}]` (roles `scan`, `atlas` for
 ///   align; `transform`, `moving`, `reference` for apply; an unreadable input has `error`);
-/// - `atlasToScan` (4 rows of 4, RAS+ mm, atlas → scan) and `decomposition`
+/// - `atlasToScan` (4 rows of 4, RAS+ mm, atlas → scan), for align also the transforms that led
+///   to it: `initialAtlasToScan` (centre of mass + translation search), `predictedAtlasToScan`
+///   and `searchWinnerAtlasToScan` (null when not run) and `refinementStartAtlasToScan`; `decomposition`
 ///   `{order, translationMM, rotationDegrees, rotationAngleDegrees, scale, shear, determinant}`;
-/// - `similarity` `{measure, before, after}`, `iterations` (total), `levels`, `timingsSeconds`,
+/// - `similarity` `{measure, before, after}`, `iterations` (total), `levels` (each with the
+///   `similarityMeasure` it optimised), `timingsSeconds`,
 ///   `threads`, `seed` (null: the pipeline draws no random numbers), `flags` (quality flag names);
 /// - `apply` `{inverse, interpolation, format}` for apply records;
 /// - `outputs`: `[{role, path, sha256}]` — the files `audit verify` re-hashes.
@@ -120,10 +124,13 @@ public enum AuditHook {
         guard let (p, path) = try? ProtocolLocator.load(nameOrPath) else {
             return nameOrPath.map { ["name": .string($0), "path": nil, "sha256": nil, "limits": nil] } ?? .null
         }
-        let l = p.limits
         return ["name": .string(p.name), "path": .string(absolute(path)), "sha256": .optional(try? SHA256.hex(ofFile: path)),
-                "limits": ["minScale": .number(l.minScale), "maxScale": .number(l.maxScale),
-                           "maxShear": .number(l.maxShear), "minFinalSimilarity": .number(l.minFinalSimilarity)]]
+                "limits": limitsValue(p.limits)]
+    }
+
+    static func limitsValue(_ l: RegistrationProtocol.Limits) -> AuditValue {
+        ["minScale": .number(l.minScale), "maxScale": .number(l.maxScale),
+         "maxShear": .number(l.maxShear), "minFinalSimilarity": .number(l.minFinalSimilarity)]
     }
 
     // MARK: align
@@ -132,19 +139,18 @@ public enum AuditHook {
     public static func alignRecord(job: AlignJob, outcome: AlignJob.Outcome) throws -> [String: AuditValue] {
         let r = outcome.record
         var p = common(command: "align", commandLine: job.commandLine)
-        var proto = protocolValue(job.protocolName)
-        if case .object(var o) = proto {
-            o["name"] = .string(r.protocolUsed.name)
-            o["path"] = .string(absolute(r.protocolUsed.path))
-            o["sha256"] = .string(r.protocolUsed.sha256)
-            proto = .object(o)
-        }
-        p["protocol"] = proto
+        // The protocol as used (hash of the bytes parsed at the start, the limits the check applied).
+        let used = r.protocolUsed
+        p["protocol"] = ["name": .string(used.name), "path": .string(absolute(used.path)), "sha256": .string(used.sha256),
+                         "limits": used.limits.map(limitsValue) ?? .null]
         p["inputs"] = [input(role: "scan", r.scan), input(role: "atlas", r.atlas)]
         if let m = r.model {
             p["model"] = ["sha256": .string(m.sha256), "path": .string(absolute(m.path))]
         }
+        p["initialAtlasToScan"] = matrix(r.initialAtlasToScan)
         p["predictedAtlasToScan"] = r.predictedAtlasToScan.map(matrix) ?? .null
+        p["searchWinnerAtlasToScan"] = r.searchWinnerAtlasToScan.map(matrix) ?? .null
+        p["refinementStartAtlasToScan"] = matrix(r.refinementStartAtlasToScan)
         if let c = r.predictionLastCorrectionMM { p["predictionLastCorrectionMM"] = .number(c) }
         p["atlasToScan"] = matrix(r.atlasToScan)
         p["decomposition"] = decomposition(r.atlasToScan)
@@ -152,6 +158,7 @@ public enum AuditHook {
         p["iterations"] = .int(Int64(r.levels.reduce(0) { $0 + $1.iterations }))
         p["levels"] = .array(r.levels.map { l in
             ["spacingMM": .number(l.spacingMM), "iterations": .int(Int64(l.iterations)),
+             "similarityMeasure": .optional(l.similarityMeasure?.rawValue),
              "similarityStart": .number(l.similarityStart), "similarityEnd": .number(l.similarityEnd), "seconds": .number(l.seconds)]
         })
         p["rotationCandidatesTried"] = .int(Int64(r.rotationCandidatesTried))

@@ -1,5 +1,6 @@
 import Foundation
 import Network
+import Optimization
 import Testing
 import TestSupport
 import VolumeCore
@@ -198,7 +199,7 @@ struct LocalizationNetworkTests {
         var net = try LocalizationNetwork(architecture: Self.tiny, seed: 15)
         let x = NetHelp.random(net.inputShape(batch: 2), seed: 16)
         let target = NetHelp.random(.vector(batch: 2, channels: 12), seed: 17, lo: -0.5, hi: 0.5)
-        var adam = AdamW(learningRate: 1e-2, weightDecay: 1e-4, clipNorm: 1)
+        var adam = AdamW<Float>(learningRate: 1e-2, weightDecay: 1e-4, clipNorm: 1)
         func loss(_ y: Tensor5) -> Double { zip(y.values, target.values).reduce(0) { $0 + 0.5 * Double(($1.0 - $1.1) * ($1.0 - $1.1)) } }
         let first = loss(net.forward(x, threads: 2))
         for _ in 0..<30 {

@@ -1,5 +1,5 @@
 import Foundation
-import Network
+import Optimization
 import Testing
 
 struct AdamWTests {
@@ -24,7 +24,7 @@ struct AdamWTests {
     func matchesTheDocumentedUpdate(clip: Double?) {
         let p0: [Float] = [0.5, -1, 2, 0.25]
         let grads: [[Float]] = [[0.3, -0.2, 1.5, 0], [0.1, 0.4, -0.9, 0.2], [-0.5, 0.05, 0.3, 1]]
-        var adam = AdamW(learningRate: 0.01, weightDecay: 0.1, clipNorm: clip)
+        var adam = AdamW<Float>(learningRate: 0.01, weightDecay: 0.1, clipNorm: clip)
         // Two tensors: the first decays, the second does not.
         var p: [[Float]] = [Array(p0[0..<2]), Array(p0[2..<4])]
         for g in grads { adam.update(&p, gradients: [Array(g[0..<2]), Array(g[2..<4])], decays: [true, false]) }
@@ -37,9 +37,9 @@ struct AdamWTests {
     }
 
     @Test func clippingUsesTheGlobalNorm() {
-        #expect(AdamW.globalNorm([[3], [4]]) == 5)
+        #expect(AdamW<Float>.globalNorm([[3], [4]]) == 5)
         // With clipping at 1, a gradient scaled by 1000 gives the same update as the gradient at norm 1.
-        var a = AdamW(learningRate: 0.1, weightDecay: 0, clipNorm: 1), b = a
+        var a = AdamW<Float>(learningRate: 0.1, weightDecay: 0, clipNorm: 1), b = a
         var pa: [[Float]] = [[1, 1]], pb = pa
         a.update(&pa, gradients: [[0.6, 0.8]], decays: [false])
         b.update(&pb, gradients: [[600, 800]], decays: [false])
@@ -47,10 +47,33 @@ struct AdamWTests {
     }
 
     @Test func stateRoundTripsThroughJSON() throws {
-        var a = AdamW()
+        var a = AdamW<Float>()
         var p: [[Float]] = [[1, 2, 3]]
         a.update(&p, gradients: [[0.1, 0.2, 0.3]], decays: [true])
-        let b = try JSONDecoder().decode(AdamW.self, from: JSONEncoder().encode(a))
+        let b = try JSONDecoder().decode(AdamW<Float>.self, from: JSONEncoder().encode(a))
         #expect(a == b)
+    }
+}
+
+struct CosineScheduleTests {
+    @Test func startsAtTheBaseAndEndsAtTheFloor() {
+        let s = CosineSchedule(base: 0.2, floor: 0.1)
+        #expect(s.rate(step: 0, of: 10) == 0.2)
+        #expect(abs(s.rate(step: 10, of: 10) - 0.02) < 1e-15)
+        #expect(abs(s.rate(step: 5, of: 10) - 0.11) < 1e-15)   // halfway: (0.1 + 0.9·½)·0.2
+    }
+
+    @Test func adamInDoubleMatchesAdamInFloatOnTheSameSteps() {
+        // The same documented update at two precisions: they agree to Float precision.
+        var f = AdamW<Float>(learningRate: 0.05, weightDecay: 0, clipNorm: nil)
+        var d = AdamW<Double>(learningRate: 0.05, weightDecay: 0, clipNorm: nil)
+        var pf: [[Float]] = [[1, -2, 0.5]], pd: [[Double]] = [[1, -2, 0.5]]
+        for t in 0..<20 {
+            let g = pd[0].map { 2 * $0 + Double(t) * 0.01 }
+            d.update(&pd, gradients: [g], decays: [false])
+            f.update(&pf, gradients: [g.map(Float.init)], decays: [false])
+        }
+        for e in 0..<3 { #expect(abs(Double(pf[0][e]) - pd[0][e]) < 1e-5) }
+        #expect(d.step == 20)
     }
 }

@@ -10,7 +10,11 @@ import Foundation
 /// Clipping: if `‖g‖₂` over **all** tensors exceeds `clipNorm`, every gradient is scaled by
 /// `clipNorm / ‖g‖₂`. The norm is summed in Double in tensor order: the update is bit-identical
 /// between runs. State (moments, step) is Codable so that training can resume exactly.
-public struct AdamW: Codable, Equatable, Sendable {
+///
+/// Generic over the scalar: the network trains in Float32 (`AdamW<Float>`, ``NetworkOptimizer``),
+/// refinement optimises 12 numbers in Double (`AdamW<Double>` with no decay and no clipping).
+/// The update is `@inlinable` so that each use is specialised for its scalar.
+public struct AdamW<Scalar: BinaryFloatingPoint & Codable & Sendable>: Optimizer, Codable, Equatable, Sendable {
     public var learningRate: Double
     public var beta1: Double
     public var beta2: Double
@@ -19,10 +23,11 @@ public struct AdamW: Codable, Equatable, Sendable {
     public var weightDecay: Double
     /// Global gradient norm limit; nil disables clipping.
     public var clipNorm: Double?
-    /// Steps taken so far.
-    public private(set) var step: Int
-    public private(set) var firstMoments: [[Float]]
-    public private(set) var secondMoments: [[Float]]
+    /// Steps taken so far (state: read it, do not set it).
+    public var step: Int
+    /// First and second moment estimates, one array per tensor (state: read them, do not set them).
+    public var firstMoments: [[Scalar]]
+    public var secondMoments: [[Scalar]]
 
     public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
                 weightDecay: Double = 1e-4, clipNorm: Double? = 1.0) {
@@ -40,7 +45,8 @@ public struct AdamW: Codable, Equatable, Sendable {
     }
 
     /// `‖g‖₂` over all tensors (Double, in order).
-    public static func globalNorm(_ gradients: [[Float]]) -> Double {
+    @inlinable
+    public static func globalNorm(_ gradients: [[Scalar]]) -> Double {
         var s = 0.0
         for g in gradients { for v in g { s += Double(v) * Double(v) } }
         return s.squareRoot()
@@ -49,26 +55,26 @@ public struct AdamW: Codable, Equatable, Sendable {
     /// One update of `parameters` in place. `decays[i]` says whether tensor `i` gets weight
     /// decay (weights yes; biases and normalisation scale/shift usually not).
     /// Returns the gradient norm before clipping.
-    @discardableResult
-    public mutating func update(_ parameters: inout [[Float]], gradients: [[Float]], decays: [Bool]) -> Double {
+    @inlinable @discardableResult
+    public mutating func update(_ parameters: inout [[Scalar]], gradients: [[Scalar]], decays: [Bool]) -> Double {
         precondition(parameters.count == gradients.count && decays.count == parameters.count, "AdamW: tensor counts differ")
         for i in parameters.indices {
             precondition(parameters[i].count == gradients[i].count, "AdamW: tensor \(i) sizes differ")
         }
         if firstMoments.isEmpty {
-            firstMoments = parameters.map { [Float](repeating: 0, count: $0.count) }
+            firstMoments = parameters.map { [Scalar](repeating: 0, count: $0.count) }
             secondMoments = firstMoments
         }
         precondition(firstMoments.map(\.count) == parameters.map(\.count), "AdamW: parameter layout changed between steps")
         let norm = AdamW.globalNorm(gradients)
-        var clip: Float = 1
-        if let c = clipNorm, norm > c, norm > 0 { clip = Float(c / norm) }
+        var clip: Scalar = 1
+        if let c = clipNorm, norm > c, norm > 0 { clip = Scalar(c / norm) }
         step += 1
-        let b1 = Float(beta1), b2 = Float(beta2)
-        let c1 = Float(1 / (1 - pow(beta1, Double(step)))), c2 = Float(1 / (1 - pow(beta2, Double(step))))
-        let lr = Float(learningRate), eps = Float(epsilon), wd = Float(weightDecay)
+        let b1 = Scalar(beta1), b2 = Scalar(beta2)
+        let c1 = Scalar(1 / (1 - pow(beta1, Double(step)))), c2 = Scalar(1 / (1 - pow(beta2, Double(step))))
+        let lr = Scalar(learningRate), eps = Scalar(epsilon), wd = Scalar(weightDecay)
         for i in parameters.indices {
-            let decay = decays[i] ? wd : 0
+            let decay: Scalar = decays[i] ? wd : 0
             for e in parameters[i].indices {
                 let g = gradients[i][e] * clip
                 let m = b1 * firstMoments[i][e] + (1 - b1) * g

@@ -1,0 +1,173 @@
+import Foundation
+import Sampling
+import VolumeCore
+
+/// The stages of ``Registration/register(_:progress:)``, each a function with a typed result.
+extension Registration {
+    /// Stage 1 — the images prepared for every later stage.
+    struct Prepared {
+        /// The protocol as used (levels finer than the images removed).
+        var settings: RegistrationProtocol
+        var pyramid: Pyramid
+        /// Spacing (mm) of the level the searches work on.
+        var searchSpacingMM: Double
+        var atlasCentre: SIMD3<Double>
+        var scanCentre: SIMD3<Double>
+        /// Normalising radius (mm) of the transform parameters.
+        var radiusMM: Double
+        var threads: Int
+        /// Global NCC at the finest level for the identity (the headers' placement).
+        var similarityBefore: Double
+        /// One progress line.
+        var summary: String
+
+        var searchLevel: WorkingLevel { pyramid[searchSpacingMM] }
+        var finestLevel: WorkingLevel { pyramid[settings.levels.last!.spacingMM] }
+    }
+
+    /// Stage 4 — the network's prediction.
+    struct PredictionStage {
+        /// The prediction, when finite and invertible.
+        var atlasToScan: Affine?
+        var lastCorrectionMM: Double?
+        /// False when the last application still moved the scan by more than
+        /// ``predictionConvergenceMM``, or the prediction was not usable.
+        var converged: Bool
+    }
+
+    /// Stage 5 — the rotation search's best candidate after its brief refinement.
+    struct SearchWinner {
+        var atlasToScan: Affine
+        var candidatesTried: Int
+    }
+
+    /// Stage 6 — refinement over every level, with the check's similarity and flags.
+    struct Refined {
+        var atlasToScan: Affine
+        var levels: [LevelReport]
+        /// Checked global NCC at the finest level (over the covered part of the mask).
+        var similarity: Double
+        /// Fraction of the mask's weight inside the scan's field of view (1 = all).
+        var coverage: Double
+        var flags: [QualityFlag]
+    }
+
+    /// Robust normalisation, the pyramid (without levels finer than the images), the centres
+    /// of mass and the parameters' radius.
+    static func prepare(_ request: RegistrationRequest) throws -> Prepared {
+        // A single slice (2D) or a one-voxel-thick volume leaves the affine unconstrained along
+        // that axis: refuse it rather than return an arbitrary, unflagged transform.
+        for (name, v) in [("scan", request.scan), ("atlas", request.atlas)] where v.dims.min() < 2 {
+            throw RegistrationError("the \(name) is \(v.dims.x)×\(v.dims.y)×\(v.dims.z) voxels (a single slice or one voxel thick); 3D registration needs at least 2 voxels along every axis")
+        }
+        var p = request.settings
+        let threads = max(1, request.threads)
+        let (levels, skipped) = Registration.levels(p.levels, scan: request.scan.grid, atlas: request.atlas.grid)
+        p.levels = levels
+        let pct = (p.intensityPercentiles[0], p.intensityPercentiles[1])
+        let atlasN = ImagePreparation.robustNormalise(request.atlas, percentiles: pct).volume
+        let scanN = ImagePreparation.robustNormalise(request.scan, percentiles: pct).volume
+        guard let atlasCentre = ImagePreparation.centreOfMass(atlasN) else {
+            throw RegistrationError("the atlas has no foreground (every voxel is at its minimum); check the atlas file")
+        }
+        guard let scanCentre = ImagePreparation.centreOfMass(scanN) else {
+            throw RegistrationError("the scan has no foreground (every voxel is at its minimum); check the scan file")
+        }
+        let searchSpacing = p.initialisation.searchSpacingMM
+        let settings = p
+        let pyramid = Pyramid(atlas: atlasN, scan: scanN, spacings: p.levels.map(\.spacingMM) + [searchSpacing],
+                              similarity: { s in settings.levels.first(where: { $0.spacingMM == s })?.similarity ?? settings.similarity },
+                              lnccRadius: p.lnccRadius, threads: threads)
+        let radius = max(10, ImagePreparation.radiusOfGyration(pyramid[searchSpacing].atlas, centre: atlasCentre))
+        let finest = pyramid[p.levels.last!.spacingMM]
+        let before = Refinement.similarity(level: finest, atlasToScan: .identity, threads: threads)
+        let names = p.levels.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")
+        let skippedNote = skipped.isEmpty ? ""
+            : "; skipped \(skipped.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")), finer than the \(formatMM(Registration.coarserVoxelMM(scan: request.scan.grid, atlas: request.atlas.grid))) mm voxels"
+        return Prepared(settings: p, pyramid: pyramid, searchSpacingMM: searchSpacing, atlasCentre: atlasCentre,
+                        scanCentre: scanCentre, radiusMM: radius, threads: threads, similarityBefore: before,
+                        summary: "prepared \(p.levels.count) levels (\(names)\(skippedNote))")
+    }
+
+    /// Centre of mass, then the FFT translation search (each as the protocol says).
+    static func initialise(_ s: Prepared) -> Affine {
+        let ini = s.settings.initialisation
+        var t = ini.centreOfMass ? Affine.translation(s.scanCentre - s.atlasCentre) : .identity
+        if ini.translationSearch {
+            t = TranslationSearch.best(level: s.searchLevel, start: t, threads: s.threads)?.atlasToScan ?? t
+        }
+        return t
+    }
+
+    /// The network's prediction from the initialisation.
+    static func predict(_ request: RegistrationRequest, with predictor: NetworkPredictor, from start: Affine,
+                        threads: Int) -> PredictionStage {
+        let p = predictor.predict(scan: request.scan, atlas: request.atlas, start: start, threads: threads)
+        guard p.atlasToScan.isFinite, p.atlasToScan.inverse != nil else {
+            return PredictionStage(atlasToScan: nil, lastCorrectionMM: p.lastCorrectionMM, converged: false)
+        }
+        return PredictionStage(atlasToScan: p.atlasToScan, lastCorrectionMM: p.lastCorrectionMM,
+                               converged: (p.lastCorrectionMM ?? 0) <= predictionConvergenceMM)
+    }
+
+    /// The rotation search from the initialisation (never from a prediction); a usable
+    /// prediction competes as one more candidate.
+    static func search(_ s: Prepared, from initialisation: Affine, prediction: PredictionStage?) -> SearchWinner {
+        let r = RotationSearch.run(level: s.searchLevel, atlasCentre: s.atlasCentre, scanCentre: s.scanCentre,
+                                   start: initialisation, extraCandidates: prediction?.atlasToScan.map { [$0] } ?? [],
+                                   radiusMM: s.radiusMM, settings: s.settings,
+                                   useTranslationSearch: s.settings.initialisation.translationSearch, threads: s.threads)
+        return SearchWinner(atlasToScan: r.best, candidatesTried: r.candidatesTried)
+    }
+
+    /// Refinement coarse to fine from `start` (skipped when `enabled` is false), then the checked
+    /// similarity at the finest level and the protocol's quality flags.
+    static func refine(_ s: Prepared, from start: Affine, enabled: Bool,
+                       progress: (@Sendable (String) -> Void)?) -> Refined {
+        let p = s.settings
+        var t = start
+        var reports: [LevelReport] = []
+        let firstSpacing = p.levels[0].spacingMM
+        for level in p.levels where enabled {
+            let clock = Stopwatch()
+            let lr = p.learningRate * level.spacingMM / firstSpacing
+            let working = s.pyramid[level.spacingMM]
+            let r = Refinement.run(level: working, start: t, centre: s.atlasCentre, radiusMM: s.radiusMM,
+                                   model: p.transform, iterations: level.iterations, learningRate: lr, threads: s.threads)
+            t = r.atlasToScan
+            reports.append(LevelReport(spacingMM: level.spacingMM, iterations: r.iterations,
+                                       similarityMeasure: working.similarity,
+                                       similarityStart: r.similarityStart, similarityEnd: r.similarityEnd,
+                                       seconds: clock.total))
+            progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations")
+        }
+        let (after, coverage) = Refinement.checkedSimilarity(level: s.finestLevel, atlasToScan: t, threads: s.threads)
+        return Refined(atlasToScan: t, levels: reports, similarity: after, coverage: coverage,
+                       flags: QualityFlag.check(t, similarity: after, limits: p.limits))
+    }
+
+    /// The final flags: the refinement's, plus the informational ones (fallback used, partial
+    /// field of view, unconverged or disagreeing prediction).
+    static func check(_ s: Prepared, _ refined: Refined, prediction: PredictionStage?, mode: RotationSearchMode,
+                      usedFallback: Bool) -> [QualityFlag] {
+        var flags = refined.flags
+        if usedFallback { flags.append(.fallbackSearchUsed) }
+        // The flag asks whether the scan images the atlas foreground at all (no margin).
+        if refined.coverage < 1,
+           s.finestLevel.coveredMask(atlasToScan: refined.atlasToScan, marginMM: 0).coverage < partialFieldOfViewCoverage {
+            flags.append(.partialFieldOfView)
+        }
+        if let prediction, !prediction.converged, mode == .fallback { flags.append(.predictionUnconverged) }
+        if let predicted = prediction?.atlasToScan, !usedFallback || refined.atlasToScan != predicted {
+            // Disagreement: mean displacement between prediction and result over the atlas foreground box.
+            let box = Pyramid.foregroundBox(s.finestLevel.atlas)
+            var sum = 0.0
+            for c in 0..<8 {
+                let x = SIMD3(c & 1 == 0 ? box.min.x : box.max.x, c & 2 == 0 ? box.min.y : box.max.y, c & 4 == 0 ? box.min.z : box.max.z)
+                sum += length(predicted.apply(x) - refined.atlasToScan.apply(x))
+            }
+            if sum / 8 > predictionDisagreementMM { flags.append(.predictionDisagreement) }
+        }
+        return flags
+    }
+}
