@@ -21,22 +21,50 @@ enum Refinement {
         var similarityEnd: Double
     }
 
-    /// Global NCC of the scan warped by `atlasToScan` with the atlas on `level` (for searches and
-    /// checks), over the level's mask or over `measure`'s.
+    /// A score of the scan warped by `atlasToScan` against the atlas on `level` (for searches and
+    /// checks): global NCC (`.ncc`), Mattes MI (`.mi`) or windowed NCC (`.lncc`, the level's own
+    /// prepared measure), over the level's mask.
     static func similarity(level: WorkingLevel, atlasToScan: Affine, threads: Int,
-                           measure: PreparedGlobalNCC? = nil) -> Double {
-        let map = targetVoxelToScanVoxel(target: level.atlas.grid, scan: level.scan.grid, atlasToScan: atlasToScan)
-        let warped = level.sampler.warp(onto: level.atlas.grid, voxelMap: map, threads: threads)
-        return (measure ?? level.ncc).evaluate(warped: warped.voxels).value
+                           kind: SimilarityKind = .ncc) -> Double {
+        let warped = warp(level, atlasToScan, threads)
+        switch kind {
+        case .ncc: return level.ncc.evaluate(warped: warped).value
+        case .mi: return level.mi.value(warped: warped)
+        case .lncc: return level.metric.evaluate(warped: warped).value
+        }
     }
 
-    /// Global NCC of the result for the quality check, over the part of the mask inside the
-    /// scan's field of view (as refinement optimised it; the whole mask when the scan covers it
-    /// or covers less than ``WorkingLevel/minimumCoverage``), and that coverage.
-    static func checkedSimilarity(level: WorkingLevel, atlasToScan: Affine, threads: Int) -> (value: Double, coverage: Double) {
+    static func warp(_ level: WorkingLevel, _ atlasToScan: Affine, _ threads: Int) -> [Float] {
+        let map = targetVoxelToScanVoxel(target: level.atlas.grid, scan: level.scan.grid, atlasToScan: atlasToScan)
+        return level.sampler.warp(onto: level.atlas.grid, voxelMap: map, threads: threads).voxels
+    }
+
+    /// The quality check's similarity of the result (``CheckMeasure``: global NCC or normalised
+    /// MI), over the part of the mask inside the scan's field of view (as refinement optimised
+    /// it; the whole mask when the scan covers it or covers less than
+    /// ``WorkingLevel/minimumCoverage``), and that coverage.
+    static func checkedSimilarity(level: WorkingLevel, atlasToScan: Affine, measure: CheckMeasure,
+                                  threads: Int) -> (value: Double, coverage: Double) {
         let (covered, coverage) = level.coveredMask(atlasToScan: atlasToScan)
-        let measure = covered.flatMap { coverage >= WorkingLevel.minimumCoverage ? GlobalNCC(threads: threads).prepare(atlas: level.atlas, mask: $0) : nil }
-        return (similarity(level: level, atlasToScan: atlasToScan, threads: threads, measure: measure), coverage)
+        let mask = covered.flatMap { coverage >= WorkingLevel.minimumCoverage ? $0 : nil }
+        let warped = warp(level, atlasToScan, threads)
+        switch measure {
+        case .ncc:
+            let m = mask.map { GlobalNCC(threads: threads).prepare(atlas: level.atlas, mask: $0) } ?? level.ncc
+            return (m.evaluate(warped: warped).value, coverage)
+        case .nmi:
+            let m = mask.map { MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: level.atlas, mask: $0) } ?? level.mi
+            return (m.normalised(warped: warped), coverage)
+        }
+    }
+
+    /// The check's similarity over the whole mask (the `before` figure).
+    static func checkSimilarity(level: WorkingLevel, atlasToScan: Affine, measure: CheckMeasure, threads: Int) -> Double {
+        let warped = warp(level, atlasToScan, threads)
+        switch measure {
+        case .ncc: return level.ncc.evaluate(warped: warped).value
+        case .nmi: return level.mi.normalised(warped: warped)
+        }
     }
 
     /// Loss `−S` and its gradient with respect to the 12 entries of `atlasToScan`

@@ -71,6 +71,9 @@ public struct RegistrationResult: Sendable, Codable {
     /// the scan's field of view covers, when that is less than all of it but at least the 30 %
     /// below which refinement too uses the whole foreground).
     public var similarityAfter: Double
+    /// Whether the scan was taken to share the atlas's contrast, and why (nil when the protocol
+    /// does not decide).
+    public var contrast: Registration.ContrastDecision?
     public var flags: [QualityFlag]
     public var levels: [LevelReport]
     /// Rotation candidates tried by the search (0 when it did not run).
@@ -79,8 +82,6 @@ public struct RegistrationResult: Sendable, Codable {
     public var timings: [String: Double]
     public var threads: Int
 
-    /// The measure of `similarityBefore`, `similarityAfter` and the quality check.
-    public static let checkMeasure = SimilarityKind.ncc
 }
 
 /// Errors that stop a registration (bad images rather than bad luck; bad luck is a flag).
@@ -127,12 +128,21 @@ public enum Registration {
             progress?("rotation search: \(searchWinner!.candidatesTried) candidates")
         }
         var start = searchWinner?.atlasToScan ?? prediction?.atlasToScan ?? initialisation
-        var refined = Stopwatch.time("refine", into: &timings) { refine(prepared, from: start, enabled: request.refine, progress: progress) }
+        let contrast = decideContrast(prepared, start: start)
+        if let c = contrast {
+            progress?(c.sameContrast ? "same contrast as the atlas (NCC \(String(format: "%.2f", c.startNCC)))"
+                : "another contrast than the atlas (NCC \(String(format: "%.2f", c.startNCC))): refining on \(c.crossContrastSimilarity!.rawValue)")
+        }
+        var refined = Stopwatch.time("refine", into: &timings) {
+            refine(prepared, from: start, enabled: request.refine, contrast: contrast, progress: progress)
+        }
         var usedFallback = false
         if mode == .fallback, searchWinner == nil, refined.flags.contains(where: \.isFailure) {
             let winner = Stopwatch.time("search", into: &timings) { search(prepared, from: initialisation, prediction: prediction) }
             progress?("check failed; rotation search: \(winner.candidatesTried) candidates")
-            let second = Stopwatch.time("refine", into: &timings) { refine(prepared, from: winner.atlasToScan, enabled: request.refine, progress: progress) }
+            let second = Stopwatch.time("refine", into: &timings) {
+                refine(prepared, from: winner.atlasToScan, enabled: request.refine, contrast: contrast, progress: progress)
+            }
             searchWinner = winner
             usedFallback = true
             if second.similarity > refined.similarity { refined = second; start = winner.atlasToScan }
@@ -143,7 +153,7 @@ public enum Registration {
                                   prediction: prediction?.atlasToScan, searchWinner: searchWinner?.atlasToScan,
                                   refinementStart: start, predictionLastCorrectionMM: prediction?.lastCorrectionMM,
                                   similarityBefore: prepared.similarityBefore, similarityAfter: refined.similarity,
-                                  flags: flags, levels: refined.levels,
+                                  contrast: contrast, flags: flags, levels: refined.levels,
                                   rotationCandidatesTried: searchWinner?.candidatesTried ?? 0,
                                   timings: timings, threads: prepared.threads)
     }

@@ -15,8 +15,29 @@ public enum TransformModel: String, Sendable, Codable, CaseIterable {
 public enum SimilarityKind: String, Sendable, Codable, CaseIterable {
     /// Global normalised cross-correlation over the atlas foreground.
     case ncc
-    /// Windowed (local) normalised cross-correlation.
+    /// Windowed (local) normalised cross-correlation, squared: sign-insensitive, so it holds
+    /// across contrasts where local intensity relations flip.
     case lncc
+    /// Mattes mutual information (32 bins): holds across contrasts (T2, PD, FLAIR, EPI to T1).
+    case mi
+}
+
+/// What the FFT translation search correlates.
+public enum TranslationSearchFeatures: String, Sendable, Codable, CaseIterable {
+    /// The normalised intensities (same contrast only: assumes a positive linear relation).
+    case intensity
+    /// The gradient magnitude of the normalised intensities: tissue boundaries, bright in every
+    /// contrast, so the shift is found when scan and atlas differ in contrast.
+    case gradientMagnitude
+}
+
+/// The measure of the quality check (`similarityBefore`/`similarityAfter`, `lowSimilarity`).
+public enum CheckMeasure: String, Sendable, Codable, CaseIterable {
+    /// Global NCC (same contrast only).
+    case ncc
+    /// Normalised mutual information `2·MI / (H(atlas) + H(scan))` ∈ [0, 1]: means the same for
+    /// every contrast.
+    case nmi
 }
 
 /// When the exhaustive rotation search runs.
@@ -64,6 +85,10 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var rotationSearchMaxDegrees: Double
         /// Step (degrees) between rotations tried about each axis.
         public var rotationSearchStepDegrees: Double
+        /// The measure that scores the rotation candidates (optional key; default `ncc`).
+        public var searchSimilarity: SimilarityKind = .ncc
+        /// What the FFT translation search correlates (optional key; default `intensity`).
+        public var translationSearchFeatures: TranslationSearchFeatures = .intensity
     }
 
     /// The spatial transformer: which model, its input and output ranges, and how to train it.
@@ -99,6 +124,18 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var trainLossBlurMM: Double = 0
     }
 
+    /// How refinement adapts to a scan of another contrast than the atlas (optional section).
+    ///
+    /// After the initialisation, search and prediction, the global NCC of the start with the
+    /// atlas at the search level tells whether scan and atlas share a contrast (a T1 scan on a
+    /// T1 atlas correlates strongly and positively; a T2, PD or EPI scan does not). Below
+    /// `sameContrastMinNCC` every refinement level optimises `crossContrastSimilarity` instead
+    /// of its own measure. The decision and the NCC are recorded.
+    public struct ContrastSettings: Sendable, Codable, Equatable {
+        public var sameContrastMinNCC: Double
+        public var crossContrastSimilarity: SimilarityKind
+    }
+
     /// Limits for the quality flags.
     public struct Limits: Sendable, Codable, Equatable {
         /// Scale factors outside [minScale, maxScale] raise the `extremeScale` flag.
@@ -108,6 +145,8 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var maxShear: Double
         /// A final similarity below this raises `lowSimilarity`.
         public var minFinalSimilarity: Double
+        /// The measure `minFinalSimilarity` applies to (optional key; default `ncc`).
+        public var checkMeasure: CheckMeasure = .ncc
     }
 
     public static let formatName = "stnreg-protocol"
@@ -133,6 +172,8 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
     public var limits: Limits
     /// The spatial transformer (optional section; absent = search-only registration).
     public var network: NetworkSettings?
+    /// Cross-contrast adaptation (optional section; absent = every level uses its own measure).
+    public var contrast: ContrastSettings? = nil
 }
 
 /// A protocol file could not be used.
@@ -248,8 +289,9 @@ private struct ObjectReader {
 
     func readProtocol(_ o: [String: JSONValue]) throws -> RegistrationProtocol {
         try checkKeys(o, allowed: ["format", "version", "name", "description", "transform", "similarity", "lnccRadius",
-                                   "intensityPercentiles", "initialisation", "levels", "learningRate", "limits", "network"],
-                      optional: ["network"])
+                                   "intensityPercentiles", "initialisation", "levels", "learningRate", "limits", "network",
+                                   "contrast"],
+                      optional: ["network", "contrast"])
         let format = try string(o, "format")
         guard format == RegistrationProtocol.formatName else {
             throw fail("format", "expected '\(RegistrationProtocol.formatName)', found '\(format)'")
@@ -266,14 +308,19 @@ private struct ObjectReader {
         let ini = try object(o, "initialisation")
         let ir = nested("initialisation")
         try ir.checkKeys(ini, allowed: ["centreOfMass", "translationSearch", "searchSpacingMM", "rotationSearch",
-                                         "rotationSearchMaxDegrees", "rotationSearchStepDegrees"])
+                                         "rotationSearchMaxDegrees", "rotationSearchStepDegrees",
+                                         "searchSimilarity", "translationSearchFeatures"],
+                         optional: ["searchSimilarity", "translationSearchFeatures"])
         let initialisation = RegistrationProtocol.Initialisation(
             centreOfMass: try ir.bool(ini, "centreOfMass"),
             translationSearch: try ir.bool(ini, "translationSearch"),
             searchSpacingMM: try ir.number(ini, "searchSpacingMM", in: 0.5...32),
             rotationSearch: try ir.choice(ini, "rotationSearch", RotationSearchMode.self),
             rotationSearchMaxDegrees: try ir.number(ini, "rotationSearchMaxDegrees", in: 0...180),
-            rotationSearchStepDegrees: try ir.number(ini, "rotationSearchStepDegrees", in: 5...180))
+            rotationSearchStepDegrees: try ir.number(ini, "rotationSearchStepDegrees", in: 5...180),
+            searchSimilarity: ini["searchSimilarity"] == nil ? .ncc : try ir.choice(ini, "searchSimilarity", SimilarityKind.self),
+            translationSearchFeatures: ini["translationSearchFeatures"] == nil ? .intensity
+                : try ir.choice(ini, "translationSearchFeatures", TranslationSearchFeatures.self))
         let levelItems = try array(o, "levels")
         guard !levelItems.isEmpty, levelItems.count <= 8 else { throw fail("levels", "expected 1 to 8 levels") }
         var levels: [RegistrationProtocol.Level] = []
@@ -290,12 +337,14 @@ private struct ObjectReader {
         }
         let lim = try object(o, "limits")
         let lmr = nested("limits")
-        try lmr.checkKeys(lim, allowed: ["minScale", "maxScale", "maxShear", "minFinalSimilarity"])
+        try lmr.checkKeys(lim, allowed: ["minScale", "maxScale", "maxShear", "minFinalSimilarity", "checkMeasure"],
+                          optional: ["checkMeasure"])
         let limits = RegistrationProtocol.Limits(
             minScale: try lmr.number(lim, "minScale", in: 0.01...1),
             maxScale: try lmr.number(lim, "maxScale", in: 1...100),
             maxShear: try lmr.number(lim, "maxShear", in: 0...10),
-            minFinalSimilarity: try lmr.number(lim, "minFinalSimilarity", in: -1...1))
+            minFinalSimilarity: try lmr.number(lim, "minFinalSimilarity", in: -1...1),
+            checkMeasure: lim["checkMeasure"] == nil ? .ncc : try lmr.choice(lim, "checkMeasure", CheckMeasure.self))
         var network: RegistrationProtocol.NetworkSettings?
         if o["network"] != nil {
             let n = try object(o, "network")
@@ -336,6 +385,14 @@ private struct ObjectReader {
                 trainSeed: try nr.integer(n, "trainSeed", in: 0...Int(Int32.max)),
                 trainLossBlurMM: n["trainLossBlurMM"] == nil ? 0 : try nr.number(n, "trainLossBlurMM", in: 0...50))
         }
+        var contrast: RegistrationProtocol.ContrastSettings?
+        if o["contrast"] != nil {
+            let c = try object(o, "contrast")
+            let cr = nested("contrast")
+            try cr.checkKeys(c, allowed: ["sameContrastMinNCC", "crossContrastSimilarity"])
+            contrast = .init(sameContrastMinNCC: try cr.number(c, "sameContrastMinNCC", in: -1...1),
+                             crossContrastSimilarity: try cr.choice(c, "crossContrastSimilarity", SimilarityKind.self))
+        }
         return RegistrationProtocol(
             format: format, version: version,
             name: try string(o, "name"),
@@ -348,7 +405,8 @@ private struct ObjectReader {
             levels: levels,
             learningRate: try number(o, "learningRate", in: 1e-6...1),
             limits: limits,
-            network: network)
+            network: network,
+            contrast: contrast)
     }
 }
 

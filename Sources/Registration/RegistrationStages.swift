@@ -1,5 +1,6 @@
 import Foundation
 import Sampling
+import Similarity
 import VolumeCore
 
 /// The stages of ``Registration/register(_:progress:)``, each a function with a typed result.
@@ -16,7 +17,7 @@ extension Registration {
         /// Normalising radius (mm) of the transform parameters.
         var radiusMM: Double
         var threads: Int
-        /// Global NCC at the finest level for the identity (the headers' placement).
+        /// The check's similarity at the finest level for the identity (the headers' placement).
         var similarityBefore: Double
         /// One progress line.
         var summary: String
@@ -41,11 +42,40 @@ extension Registration {
         var candidatesTried: Int
     }
 
+    /// Stage 5½ — whether scan and atlas share a contrast (``RegistrationProtocol/ContrastSettings``).
+    public struct ContrastDecision: Sendable, Codable, Equatable {
+        /// Global NCC of the refinement start with the atlas at the search level, over the atlas's
+        /// tissue (normalised intensity above 0.2).
+        public var startNCC: Double
+        /// True when refinement optimised each level's own measure; false when it optimised
+        /// the protocol's cross-contrast measure on every level.
+        public var sameContrast: Bool
+        /// The measure every level optimised when `sameContrast` is false.
+        public var crossContrastSimilarity: SimilarityKind?
+    }
+
+    /// Normalised atlas intensity above which a voxel counts as tissue for the contrast decision.
+    static let contrastTissueThreshold: Float = 0.2
+
+    /// Decides from the images whether the scan's contrast is the atlas's (nil when the protocol
+    /// has no `contrast` section).
+    static func decideContrast(_ s: Prepared, start: Affine) -> ContrastDecision? {
+        guard let c = s.settings.contrast else { return nil }
+        // Over the atlas's tissue only (normalised intensity above ``contrastTissueThreshold``):
+        // over the whole mask the brain-against-background edge makes every contrast correlate.
+        let level = s.searchLevel
+        let tissue = zip(level.mask, level.atlas.voxels).map { m, a in a > contrastTissueThreshold ? m : 0 }
+        let ncc = GlobalNCC(threads: s.threads).prepare(atlas: level.atlas, mask: tissue)
+            .evaluate(warped: Refinement.warp(level, start, s.threads)).value
+        let same = ncc >= c.sameContrastMinNCC
+        return ContrastDecision(startNCC: ncc, sameContrast: same, crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
+    }
+
     /// Stage 6 — refinement over every level, with the check's similarity and flags.
     struct Refined {
         var atlasToScan: Affine
         var levels: [LevelReport]
-        /// Checked global NCC at the finest level (over the covered part of the mask).
+        /// The check's similarity at the finest level (over the covered part of the mask).
         var similarity: Double
         /// Fraction of the mask's weight inside the scan's field of view (1 = all).
         var coverage: Double
@@ -80,7 +110,7 @@ extension Registration {
                               lnccRadius: p.lnccRadius, threads: threads)
         let radius = max(10, ImagePreparation.radiusOfGyration(pyramid[searchSpacing].atlas, centre: atlasCentre))
         let finest = pyramid[p.levels.last!.spacingMM]
-        let before = Refinement.similarity(level: finest, atlasToScan: .identity, threads: threads)
+        let before = Refinement.checkSimilarity(level: finest, atlasToScan: .identity, measure: p.limits.checkMeasure, threads: threads)
         let names = p.levels.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")
         let skippedNote = skipped.isEmpty ? ""
             : "; skipped \(skipped.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")), finer than the \(formatMM(Registration.coarserVoxelMM(scan: request.scan.grid, atlas: request.atlas.grid))) mm voxels"
@@ -94,7 +124,8 @@ extension Registration {
         let ini = s.settings.initialisation
         var t = ini.centreOfMass ? Affine.translation(s.scanCentre - s.atlasCentre) : .identity
         if ini.translationSearch {
-            t = TranslationSearch.best(level: s.searchLevel, start: t, threads: s.threads)?.atlasToScan ?? t
+            t = TranslationSearch.best(level: s.searchLevel, start: t, features: ini.translationSearchFeatures,
+                                       threads: s.threads)?.atlasToScan ?? t
         }
         return t
     }
@@ -122,7 +153,7 @@ extension Registration {
 
     /// Refinement coarse to fine from `start` (skipped when `enabled` is false), then the checked
     /// similarity at the finest level and the protocol's quality flags.
-    static func refine(_ s: Prepared, from start: Affine, enabled: Bool,
+    static func refine(_ s: Prepared, from start: Affine, enabled: Bool, contrast: ContrastDecision? = nil,
                        progress: (@Sendable (String) -> Void)?) -> Refined {
         let p = s.settings
         var t = start
@@ -131,7 +162,8 @@ extension Registration {
         for level in p.levels where enabled {
             let clock = Stopwatch()
             let lr = p.learningRate * level.spacingMM / firstSpacing
-            let working = s.pyramid[level.spacingMM]
+            let working = contrast?.crossContrastSimilarity == .mi ? s.pyramid[level.spacingMM].optimisingMutualInformation()
+                : s.pyramid[level.spacingMM]
             let r = Refinement.run(level: working, start: t, centre: s.atlasCentre, radiusMM: s.radiusMM,
                                    model: p.transform, iterations: level.iterations, learningRate: lr, threads: s.threads)
             t = r.atlasToScan
@@ -141,7 +173,8 @@ extension Registration {
                                        seconds: clock.total))
             progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations")
         }
-        let (after, coverage) = Refinement.checkedSimilarity(level: s.finestLevel, atlasToScan: t, threads: s.threads)
+        let (after, coverage) = Refinement.checkedSimilarity(level: s.finestLevel, atlasToScan: t, measure: p.limits.checkMeasure,
+                                                             threads: s.threads)
         return Refined(atlasToScan: t, levels: reports, similarity: after, coverage: coverage,
                        flags: QualityFlag.check(t, similarity: after, limits: p.limits))
     }

@@ -46,7 +46,7 @@ enum RotationSearch {
         for r in rotations {
             let lin = start.linear * r
             let t = Affine(linear: lin, translation: scanCentre - lin * atlasCentre)
-            let score = Refinement.similarity(level: level, atlasToScan: t, threads: threads)
+            let score = Refinement.similarity(level: level, atlasToScan: t, threads: threads, kind: p.initialisation.searchSimilarity)
             scored.append((score.isFinite ? score : -2, t))
         }
         // Stable order: by score, then by candidate index (sort is stable on equal keys here via index).
@@ -58,7 +58,8 @@ enum RotationSearch {
         var starts: [Affine] = []
         for idx in keep {
             var t = scored[idx].t
-            if useTranslationSearch, let s = TranslationSearch.best(level: level, start: t, threads: threads) {
+            if useTranslationSearch, let s = TranslationSearch.best(level: level, start: t, features: p.initialisation.translationSearchFeatures,
+                                                                  threads: threads) {
                 t = s.atlasToScan
             }
             starts.append(t)
@@ -67,7 +68,10 @@ enum RotationSearch {
         for t in starts {
             let r = Refinement.run(level: level, start: t, centre: atlasCentre, radiusMM: radiusMM,
                                    model: model, iterations: 30, learningRate: p.learningRate, threads: threads)
-            if r.similarityEnd > bestScore { bestScore = r.similarityEnd; best = r.atlasToScan }
+            // Refinement ran on the level's own measure; candidates compete on the search measure.
+            let score = level.similarity == p.initialisation.searchSimilarity ? r.similarityEnd
+                : Refinement.similarity(level: level, atlasToScan: r.atlasToScan, threads: threads, kind: p.initialisation.searchSimilarity)
+            if score > bestScore { bestScore = score; best = r.atlasToScan }
         }
         return Outcome(best: best, candidatesTried: rotations.count)
     }

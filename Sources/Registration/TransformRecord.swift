@@ -84,6 +84,8 @@ public struct TransformRecord: Codable, Sendable {
     /// The measure of the quality check's `similarityBefore`/`similarityAfter` (each level's
     /// optimised measure is in `levels`).
     public var similarityMeasure: String
+    /// The same-contrast decision and its NCC (nil when the protocol does not decide).
+    public var contrast: Registration.ContrastDecision?
     public var similarityBefore: Double
     public var similarityAfter: Double
     public var flags: [QualityFlag]
@@ -112,7 +114,8 @@ public struct TransformRecord: Codable, Sendable {
         refinementStartAtlasToScan = result.refinementStart
         predictionLastCorrectionMM = result.predictionLastCorrectionMM
         self.model = model
-        similarityMeasure = RegistrationResult.checkMeasure.rawValue
+        similarityMeasure = settings.limits.checkMeasure.rawValue
+        contrast = result.contrast
         similarityBefore = result.similarityBefore
         similarityAfter = result.similarityAfter
         flags = result.flags

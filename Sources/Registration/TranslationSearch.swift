@@ -19,18 +19,47 @@ enum TranslationSearch {
     static let maximumShiftMM = 60.0
 
     /// The best translation update of `start` on `level` (nil when no shift has enough overlap).
-    static func best(level: WorkingLevel, start: Affine, threads: Int) -> Outcome? {
+    /// With `.gradientMagnitude` both images are replaced by their gradient magnitudes
+    /// (central differences per mm, ``gradientMagnitude(_:)``) before the correlation; the masks
+    /// stay the intensity-based ones.
+    static func best(level: WorkingLevel, start: Affine, features: TranslationSearchFeatures = .intensity,
+                     threads: Int) -> Outcome? {
         let grid = level.atlas.grid
         let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: start)
         let warped = level.sampler.warp(onto: grid, voxelMap: map, threads: threads)
         let movingMask = warped.voxels.map { $0 > Pyramid.foregroundThreshold ? Float(1) : 0 }
         let limit = SIMD3<Int>(repeating: Int((maximumShiftMM / level.spacingMM).rounded(.up)))
-        let r = maskedNCC(fixed: level.atlas.voxels, fixedMask: level.mask, fixedDims: grid.dims,
-                          moving: warped.voxels, movingMask: movingMask, movingDims: grid.dims,
+        let fixed = features == .intensity ? level.atlas.voxels : gradientMagnitude(level.atlas)
+        let moving = features == .intensity ? warped.voxels : gradientMagnitude(warped)
+        let r = maskedNCC(fixed: fixed, fixedMask: level.mask, fixedDims: grid.dims,
+                          moving: moving, movingMask: movingMask, movingDims: grid.dims,
                           options: MaskedNCCOptions(minimumOverlapFraction: 0.5, maximumShift: limit),
                           threads: threads)
         guard let s = r.bestShift else { return nil }
         let shiftMM = grid.voxelToWorld.linear * SIMD3<Double>(s)
         return Outcome(atlasToScan: start * Affine.translation(shiftMM), score: Double(r.bestNCC))
+    }
+
+    /// |∇v| by central differences (one-sided at the edges), per voxel.
+    static func gradientMagnitude(_ v: Volume) -> [Float] {
+        let n = v.dims
+        var out = [Float](repeating: 0, count: v.voxels.count)
+        let x = v.voxels
+        for k in 0..<n.z {
+            for j in 0..<n.y {
+                for i in 0..<n.x {
+                    func d(_ a: Int, _ b: Int, _ steps: Int) -> Float { (x[a] - x[b]) / Float(steps) }
+                    let c = i + n.x * (j + n.y * k)
+                    let i0 = max(0, i - 1), i1 = min(n.x - 1, i + 1)
+                    let j0 = max(0, j - 1), j1 = min(n.y - 1, j + 1)
+                    let k0 = max(0, k - 1), k1 = min(n.z - 1, k + 1)
+                    let gx = i1 > i0 ? d(i1 + n.x * (j + n.y * k), i0 + n.x * (j + n.y * k), i1 - i0) : 0
+                    let gy = j1 > j0 ? d(i + n.x * (j1 + n.y * k), i + n.x * (j0 + n.y * k), j1 - j0) : 0
+                    let gz = k1 > k0 ? d(i + n.x * (j + n.y * k1), i + n.x * (j + n.y * k0), k1 - k0) : 0
+                    out[c] = (gx * gx + gy * gy + gz * gz).squareRoot()
+                }
+            }
+        }
+        return out
     }
 }

@@ -17,10 +17,12 @@ struct WorkingLevel: Sendable {
     let scan: Volume
     let sampler: TrilinearSampler
     /// The similarity refinement optimises on this level, atlas side precomputed.
-    let metric: any PreparedSimilarity
-    /// Global NCC over the mask: scores searches and quality checks on every level alike.
+    private(set) var metric: any PreparedSimilarity
+    /// Global NCC over the mask: scores same-contrast searches and checks on every level alike.
     let ncc: PreparedGlobalNCC
-    let similarity: SimilarityKind
+    /// Mattes MI over the mask: scores cross-contrast searches and the normalised-MI check.
+    let mi: PreparedMattesMI
+    private(set) var similarity: SimilarityKind
     let lnccRadius: Int
     /// The scan's own grid (before resampling): the field of view the scan images.
     let scanFieldOfView: Grid
@@ -39,9 +41,11 @@ struct WorkingLevel: Sendable {
         self.lnccRadius = lnccRadius
         self.scanFieldOfView = scanFieldOfView ?? scan.grid
         ncc = GlobalNCC(threads: threads).prepare(atlas: atlas, mask: mask)
+        mi = MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: mask)
         switch similarity {
         case .ncc: metric = ncc
         case .lncc: metric = LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
+        case .mi: metric = mi
         }
         let n = atlas.dims
         var rows: [(lo: Int, hi: Int)] = []
@@ -60,10 +64,21 @@ struct WorkingLevel: Sendable {
         maskWeight = total
     }
 
+    /// The same level optimising Mattes MI (for a scan of another contrast than the atlas).
+    func optimisingMutualInformation() -> WorkingLevel {
+        var l = self
+        l.similarity = .mi
+        l.metric = mi
+        return l
+    }
+
     /// Fraction of the mask's weight that must lie inside the scan's field of view (with the
     /// margin) for the similarity to be restricted to it; below it the overlap is too small to
     /// trust and the whole mask is used (elastix similarly requires 25 % valid samples).
     static let minimumCoverage = 0.3
+
+    /// Histogram bins of Mattes MI (ITK's and elastix's usual 32).
+    static let mutualInformationBins = 32
 
     /// The similarity to optimise for the transform `atlasToScan`: the prepared measure when the
     /// scan's field of view covers the whole mask (the usual case: bit-identical to no check), or
@@ -77,6 +92,7 @@ struct WorkingLevel: Sendable {
         guard let covered, coverage >= WorkingLevel.minimumCoverage else { return (metric, coverage) }
         switch similarity {
         case .ncc: return (GlobalNCC(threads: threads).prepare(atlas: atlas, mask: covered), coverage)
+        case .mi: return (MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: covered), coverage)
         case .lncc:
             // The atlas window sums do not depend on the mask: only the weights change.
             let prepared = (metric as? PreparedLocalNCC)?.reweighted(mask: covered)

@@ -161,6 +161,7 @@ public struct PreparedMattesMI: PreparedSimilarity {
     public func normalised(warped: [Float]) -> Double {
         let st = statistics(jointHistogram(warped))
         let h = st.atlasEntropy + st.scanEntropy
-        return h > 0 ? 2 * st.mi / h : 0
+        // MI ≥ 0; rounding leaves ~1e-16 for independent images (e.g. a constant scan): report 0.
+        return h > 0 && st.mi > 1e-12 ? 2 * st.mi / h : 0
     }
 }

@@ -26,6 +26,8 @@ import VolumeCore
 /// - `similarity` `{measure, before, after}`, `iterations` (total), `levels` (each with the
 ///   `similarityMeasure` it optimised), `timingsSeconds`,
 ///   `threads`, `seed` (null: the pipeline draws no random numbers), `flags` (quality flag names);
+/// - `contrast` `{startNCC, sameContrast, crossContrastSimilarity}` when the protocol decides
+///   from the images whether the scan shares the atlas's contrast;
 /// - `apply` `{inverse, interpolation, format}` for apply records;
 /// - `outputs`: `[{role, path, sha256}]` — the files `audit verify` re-hashes.
 /// Paths are absolute. Numbers that are unknown or not finite are null.
@@ -162,6 +164,10 @@ public enum AuditHook {
              "similarityStart": .number(l.similarityStart), "similarityEnd": .number(l.similarityEnd), "seconds": .number(l.seconds)]
         })
         p["rotationCandidatesTried"] = .int(Int64(r.rotationCandidatesTried))
+        if let c = r.contrast {
+            p["contrast"] = ["startNCC": .number(c.startNCC), "sameContrast": .bool(c.sameContrast),
+                             "crossContrastSimilarity": .optional(c.crossContrastSimilarity?.rawValue)]
+        }
         p["timingsSeconds"] = .object(r.timingsSeconds.mapValues(AuditValue.number))
         p["threads"] = .int(Int64(r.threads))
         p["flags"] = .array(r.flags.map { .string($0.rawValue) })

@@ -13,6 +13,12 @@ func phantomProtocol(_ model: TransformModel, rotationSearch: RotationSearchMode
     p.initialisation.rotationSearch = rotationSearch
     p.levels = [.init(spacingMM: 8, iterations: 60), .init(spacingMM: 4, iterations: 60)]
     p.limits.minFinalSimilarity = 0.5
+    // Same-contrast phantoms: the measures of the protocol these tests were written for
+    // (the shipped preset's cross-contrast settings are tested in CrossContrastPipelineTests).
+    p.limits.checkMeasure = .ncc
+    p.contrast = nil
+    p.initialisation.searchSimilarity = .ncc
+    p.initialisation.translationSearchFeatures = .intensity
     return p
 }
 

@@ -115,7 +115,7 @@ struct LevelSimilarityKeyTests {
         let p = try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
         #expect(p.levels[0].similarity == nil)
         #expect(p.levels[1].similarity == .lncc)
-        obj["levels"] = [["spacingMM": 4, "iterations": 5, "similarity": "mi"]]
+        obj["levels"] = [["spacingMM": 4, "iterations": 5, "similarity": "xcorr"]]
         do {
             _ = try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
             Issue.record("expected an error")
