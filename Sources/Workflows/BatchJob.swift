@@ -26,7 +26,10 @@ import VolumeCore
 /// name and prefix) has status `ok`, the same input, atlas and protocol SHA-256 as now, and every
 /// output it lists exists with the recorded SHA-256. An item with outputs but no record (a run
 /// killed in between) or whose last record failed is run again. The log must verify (chain and
-/// records) before anything is appended.
+/// records) before anything is appended. A sharded batch also reads the other shard logs in the
+/// output folder (`stnreg-audit.shard-*-of-*.jsonl`, as they are: complete records only), and a
+/// later record there counts as the item's last: an item that moved to another shard because
+/// the input list changed is skipped, not done twice.
 ///
 /// **Parallelism.** `jobs` workers (at most one per item) pull items in input order; each item is
 /// read only when a worker takes it. Each registration uses `max(1, threads / workers)` threads;
@@ -144,6 +147,9 @@ public struct BatchJob: Sendable {
         public var workers: Int
         public var threadsPerRegistration: Int
         public var seconds: Double
+        /// Whether the log exists after the run (false when nothing was ever recorded in it,
+        /// e.g. a shard that got no items).
+        public var logExists: Bool
         public var done: Int { results.filter { $0.status == .done }.count }
         public var skipped: Int { results.filter { $0.status == .skipped }.count }
         public var failed: Int { results.filter { $0.status == .failed }.count }
@@ -164,9 +170,10 @@ public struct BatchJob: Sendable {
             throw BatchError("the output folder \(outputFolder) does not exist; create it first")
         }
         guard jobs >= 1, threads >= 1 else { throw BatchError("--jobs and --threads must be at least 1") }
-        let (items, others) = try plan()
+        let (items, otherShards) = try plan()
         let log = logPath
-        let resume = BatchResume(previous: try BatchResume.lastRecords(log: log), toFrame: toFrame,
+        let others = shard == nil ? [] : BatchResume.otherShardLogs(in: outputFolder, besides: log)
+        let resume = BatchResume(previous: try BatchResume.lastRecords(log: log, otherLogs: others), toFrame: toFrame,
                                  atlasSHA: atlasPath.flatMap { try? SHA256.hex(ofFile: $0) },
                                  protocolSHA: (try? ProtocolLocator.resolve(effectiveProtocol)).flatMap { try? SHA256.hex(ofFile: $0) })
         // Leftovers of a killed run; a failure here only leaves hidden files behind.
@@ -181,7 +188,8 @@ public struct BatchJob: Sendable {
             progress?(Progress(total: items.count, finished: counts.finished, failed: counts.failed, skipped: counts.skipped,
                                elapsedSeconds: seconds, itemsPerSecond: rate, etaSeconds: eta, latest: latest))
         }
-        return Summary(results: results, logPath: log, shard: shard?.description, otherShards: others,
-                       workers: workers, threadsPerRegistration: threadsEach, seconds: elapsed())
+        return Summary(results: results, logPath: log, shard: shard?.description, otherShards: otherShards,
+                       workers: workers, threadsPerRegistration: threadsEach, seconds: elapsed(),
+                       logExists: FileManager.default.fileExists(atPath: log))
     }
 }
