@@ -13,14 +13,15 @@
 #   SHARDS   number of shards N: the array size when submitting (default 4); inside a task,
 #            $SLURM_ARRAY_TASK_COUNT. Keep it fixed across re-submissions (re-running only some
 #            tasks, e.g. `--array=2`, needs SHARDS=N in the environment).
-#   CPUS     cores per task (default 2), MEM memory per task (default 2G), TIME limit (4:00:00)
+#   CPUS     cores per task (default 2), MEM memory per task (default 1G: two 1 mm registrations
+#            at once peak at 0.55 GB, see the README), TIME limit (default 4:00:00)
 #   LOGS     folder for the tasks' output (default logs, created)
 #   STNREG   the stnreg executable (default: stnreg on PATH)
 # Re-submitting the same command resumes: items whose record and outputs verify are skipped.
 #SBATCH --job-name=stnreg
 #SBATCH --array=1-4
 #SBATCH --cpus-per-task=2
-#SBATCH --mem=2G
+#SBATCH --mem=1G
 #SBATCH --time=04:00:00
 #SBATCH --output=stnreg-%A_%a.out
 set -euo pipefail
@@ -38,7 +39,7 @@ if [ -z "${SLURM_ARRAY_TASK_ID:-}" ]; then
   [ -z "${SLURM_JOB_ID:-}" ] || die "run inside an array job (sbatch --array=1-N $0 ...), or on the login node to submit"
   SHARDS=${SHARDS:-4}
   CPUS=${CPUS:-2}
-  MEM=${MEM:-2G}
+  MEM=${MEM:-1G}
   TIME=${TIME:-04:00:00}
   LOGS=${LOGS:-logs}
   [ -f "$ATLAS" ] || die "$ATLAS: no such atlas; give ATLAS LIST OUTDIR"
