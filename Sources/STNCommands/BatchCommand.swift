@@ -16,7 +16,7 @@ struct BatchCommand: ParsableCommand {
         and rotation per frame). One audit record per item, written after its outputs. Re-running \
         skips items whose record and outputs verify (--force redoes them); failed items are \
         recorded, the batch goes on, and the exit status is 1 when any failed. --shard K/N runs \
-        the K-th of N stable parts with its own log; join the logs with `stnreg audit merge`.
+        the K-th of N balanced parts (names sorted, dealt round-robin) with its own log; join the logs with `stnreg audit merge`.
         """)
 
     @Option(help: "The atlas (fixed image). Not needed with --to-frame.")
