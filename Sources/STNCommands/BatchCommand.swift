@@ -16,7 +16,7 @@ struct BatchCommand: ParsableCommand {
         and rotation per frame). One audit record per item, written after its outputs. Re-running \
         skips items whose record and outputs verify (--force redoes them); failed items are \
         recorded, the batch goes on, and the exit status is 1 when any failed. --shard K/N runs \
-        the K-th of N stable parts with its own log; join the logs with `stnreg audit merge`.
+        the K-th of N balanced parts (names sorted, dealt round-robin) with its own log; join the logs with `stnreg audit merge`.
         """)
 
     @Option(help: "The atlas (fixed image). Not needed with --to-frame.")
@@ -148,7 +148,11 @@ enum BatchSummaryText {
         total += String(format: "  in %.1f s with %d worker%@ × %d thread%@", s.seconds, s.workers, s.workers == 1 ? "" : "s",
                         s.threadsPerRegistration, s.threadsPerRegistration == 1 ? "" : "s")
         lines.append(total)
-        lines.append("audit log: \(s.logPath)")
+        if s.results.isEmpty {
+            lines.append("no items in this \(s.shard == nil ? "batch" : "shard"): nothing to do, no audit log written")
+        } else {
+            lines.append(s.logExists ? "audit log: \(s.logPath)" : "no audit log written")
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -157,7 +161,8 @@ enum BatchSummaryText {
 struct BatchSummaryJSON: Encodable {
     var items: [BatchJob.ItemResult]
     var done: Int, skipped: Int, failed: Int
-    var auditLog: String
+    /// nil when no log was written (a shard with no items).
+    var auditLog: String?
     var shard: String?
     var otherShards: Int
     var workers: Int
@@ -167,7 +172,7 @@ struct BatchSummaryJSON: Encodable {
     init(_ s: BatchJob.Summary) {
         items = s.results
         done = s.done; skipped = s.skipped; failed = s.failed
-        auditLog = s.logPath; shard = s.shard; otherShards = s.otherShards
+        auditLog = s.logExists ? s.logPath : nil; shard = s.shard; otherShards = s.otherShards
         workers = s.workers; threadsPerRegistration = s.threadsPerRegistration; seconds = s.seconds
     }
 }

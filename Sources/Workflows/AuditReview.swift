@@ -48,6 +48,10 @@ public enum AuditReview {
         public var command: String
         public var status: String
         public var error: String?
+        /// The batch item's name (its input file name; `batch.item`), for a batch record.
+        public var item: String?
+        /// The batch item's output prefix (`batch.prefix`), for a batch record.
+        public var batchPrefix: String?
         public var scan: String?
         public var atlas: String?
         public var warped: String?
@@ -68,6 +72,13 @@ public enum AuditReview {
         public var outliers: [Outlier]
 
         public var isFlagged: Bool { status != "ok" || !flags.isEmpty || !limitFlags.isEmpty || !outliers.isEmpty }
+
+        /// What the record is a run of, so that a later run of the same thing supersedes it: a
+        /// batch item by its output prefix; any other record by its command, scan and atlas.
+        public var subject: String { batchPrefix ?? "\(command) \(scan ?? "?") → \(atlas ?? "?")" }
+
+        /// The name shown for the subject: the batch item, else the scan's file name.
+        public var subjectName: String { item ?? scan.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "line \(line)" }
 
         /// Every reason, short (for the table's flags column).
         public var reasons: [String] {
@@ -152,6 +163,7 @@ public enum AuditReview {
         var row = Row(
             line: r.line, id: f["id"]?.string ?? "", time: f["time"]?.string ?? "", command: command,
             status: f["status"]?.string ?? "?", error: f["error"]?.string,
+            item: f["batch"]?["item"]?.string, batchPrefix: f["batch"]?["prefix"]?.string,
             scan: command == "apply" ? inputPath("moving") : inputPath("scan"),
             atlas: command == "apply" ? inputPath("reference") : inputPath("atlas"),
             warped: outputs.first { $0["role"]?.string == "warped" }?["path"]?.string,
@@ -171,6 +183,48 @@ public enum AuditReview {
         if command == "align", let sim = row.similarityAfter, sim < limits.minFinalSimilarity { row.limitFlags.append("lowSimilarity") }
         row.limitFlags.removeAll { row.flags.contains($0) }
         return row
+    }
+
+    /// `audit review --fail-on`: which results make the review exit 1.
+    public enum FailOn: String, Sendable, CaseIterable, Codable {
+        /// A run whose record has status other than `ok`.
+        case failed
+        /// A run the review flags (``Row/isFlagged``: failed, quality flags, limits, outliers).
+        case flagged
+    }
+
+    /// One subject (batch item, or scan and atlas) that fails the check.
+    public struct Failure: Sendable, Codable, Equatable {
+        /// Its name (``Row/subjectName``, or the expected item's name).
+        public var name: String
+        /// Its latest record's line; nil when there is no record of it (then `reason` says why it fails).
+        public var line: Int?
+        public var reason: String
+    }
+
+    /// "Did every item succeed?": the subjects whose **latest** row (by log line: a re-run that
+    /// succeeded supersedes a failure) fails `failOn`, in log order, then every name in
+    /// `expected` (input file names, e.g. the batch's list) with no row at all. Empty: success.
+    public static func failures(_ rows: [Row], failOn: FailOn, expected: [String] = []) -> [Failure] {
+        var latest: [String: Row] = [:]
+        for r in rows where latest[r.subject].map({ $0.line < r.line }) ?? true { latest[r.subject] = r }
+        var out: [Failure] = []
+        for r in latest.values.sorted(by: { $0.line < $1.line }) {
+            switch failOn {
+            case .failed where r.status != "ok":
+                out.append(Failure(name: r.subjectName, line: r.line, reason: "\(r.status): \(r.error ?? "no error recorded")"))
+            case .flagged where r.isFlagged:
+                let why = r.reasons.joined(separator: ", ")
+                out.append(Failure(name: r.subjectName, line: r.line, reason: r.status == "ok" ? why : why + ": " + (r.error ?? "")))
+            default: break
+            }
+        }
+        let seen = Set(rows.map(\.subjectName))
+        var listed = Set<String>()
+        for name in expected where !seen.contains(name) && listed.insert(name).inserted {
+            out.append(Failure(name: name, line: nil, reason: "never run, or stopped before it finished (re-submit to resume)"))
+        }
+        return out
     }
 
     /// Plain-text table of `rows`.

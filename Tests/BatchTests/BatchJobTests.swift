@@ -189,18 +189,85 @@ struct BatchJobTests {
         }
     }
 
+    /// The list grows between two submissions of a 3-shard array: items move to other shards, and
+    /// each shard skips the items another shard has done (by their records): nothing twice.
+    @Test func aChangedListMovesItemsButNothingIsDoneTwice() throws {
+        let c = try BatchCase(scans: 8)
+        let out = try c.out("sharded")
+        let first = Array(c.scanPaths.suffix(6)), second = c.scanPaths   // two more scans, sorting first
+        for k in 1...3 { #expect(try c.batch(out, inputs: first, jobs: 1, shard: Shard(index: k, count: 3)).run().done == 2) }
+        let before = Shard.numbers(forInputs: first, count: 3), after = Shard.numbers(forInputs: second, count: 3)
+        #expect(before != Array(after.suffix(6)))   // the other items did move
+        var done: [String] = []
+        for k in 1...3 {
+            let s = try c.batch(out, inputs: second.reversed(), jobs: 1, shard: Shard(index: k, count: 3)).run()
+            #expect(s.failed == 0)
+            done += s.results.filter { $0.status == .done }.map(\.item.name)
+            for r in s.results where r.status == .skipped { #expect(r.message?.contains("done before") == true) }
+        }
+        #expect(done.sorted() == ["sub-01_T1w.nii.gz", "sub-02_T1w.nii.gz"])
+        let logs = (1...3).map { out + "/stnreg-audit.shard-\($0)-of-3.jsonl" }
+        let merged = out + "/merged.jsonl"
+        #expect(try AuditMerge.merge(shards: logs, into: merged) == 8)
+        let rs = try records(merged)
+        #expect(Set(rs.map(itemName)).count == 8 && rs.allSatisfy { $0.fields["status"]?.string == "ok" })
+        #expect(try AuditVerifier.verify(path: merged).isIntact)
+    }
+
     @Test func shardAssignmentIsStable() throws {
         let names = (1...300).map { String(format: "/data/sub-%03d/anat/sub-%03d_T1w.nii.gz", $0, $0) }
-        let counts = (1...4).map { k in names.filter { Shard(index: k, count: 4).contains(input: $0) }.count }
+        let counts = (1...4).map { k in Shard(index: k, count: 4).members(of: names).filter { $0 }.count }
         #expect(counts.reduce(0, +) == 300 && counts.allSatisfy { $0 > 50 })
         // Only the file name counts: another mount point gives the same shard.
-        for n in names {
-            #expect(Shard.number(forInput: n, count: 7) == Shard.number(forInput: "/scratch/x/" + URL(fileURLWithPath: n).lastPathComponent, count: 7))
-        }
+        let moved = names.map { "/scratch/x/" + URL(fileURLWithPath: $0).lastPathComponent }
+        #expect(Shard.numbers(forInputs: names, count: 7) == Shard.numbers(forInputs: moved, count: 7))
         #expect(try Shard.parse("2/8") == Shard(index: 2, count: 8))
         for bad in ["0/8", "9/8", "2", "a/b", "2/0", ""] {
             #expect(throws: Shard.ParseError.self) { try Shard.parse(bad) }
         }
+    }
+
+    /// Every n ≤ 60 and N ≤ 12, with seeded random names: each shard gets ⌊n/N⌋ or ⌈n/N⌉ items,
+    /// the shards are disjoint and cover the list, and neither the order of the list nor the
+    /// folders matter.
+    @Test func shardsAreBalancedAndOrderIndependentForEveryNAndN() {
+        var rng = SeededGenerator(seed: 16)
+        var worst = 0
+        for n in 0...60 {
+            // Random, distinct names of random lengths (some share long prefixes).
+            var set = Set<String>()
+            while set.count < n {
+                let length = Int.random(in: 1...12, using: &rng)
+                let stem = String((0..<length).map { _ in "ab0_-Zé".randomElement(using: &rng)! })
+                set.insert((Bool.random(using: &rng) ? "sub-" : "") + stem + ".nii.gz")
+            }
+            let names = Array(set).map { "/data/" + $0 }
+            let shuffled = names.shuffled(using: &rng).map { "/mnt/other/" + URL(fileURLWithPath: $0).lastPathComponent }
+            for count in 1...12 {
+                let a = Shard.numbers(forInputs: names, count: count)
+                #expect(a.allSatisfy { (1...count).contains($0) })
+                var sizes = Array(repeating: 0, count: count)
+                for k in a { sizes[k - 1] += 1 }
+                #expect(sizes.allSatisfy { $0 == n / count || $0 == (n + count - 1) / count }, "n \(n), N \(count): \(sizes)")
+                worst = max(worst, (sizes.max() ?? 0) - (sizes.min() ?? 0))
+                // Same shard for each name, whatever the order and the folder.
+                let b = Shard.numbers(forInputs: shuffled, count: count)
+                let byName = Dictionary(uniqueKeysWithValues: zip(shuffled.map { URL(fileURLWithPath: $0).lastPathComponent }, b))
+                #expect(zip(names, a).allSatisfy { byName[URL(fileURLWithPath: $0.0).lastPathComponent] == $0.1 }, "n \(n), N \(count)")
+                // members(of:) of the N shards partition the list.
+                let members = (1...count).map { Shard(index: $0, count: count).members(of: names) }
+                #expect(names.indices.allSatisfy { i in members.filter { $0[i] }.count == 1 })
+            }
+        }
+        #expect(worst == 1)
+    }
+
+    /// The small lists of issue #16 (1/1/4 over 3 shards and 3/0/0/1/1/1/1/0 over 8 by name hash).
+    @Test func smallListsAreDealtEvenly() {
+        let six = (1...6).map { String(format: "/d/sub-%02d_T1w.nii.gz", $0) }
+        #expect(Shard.numbers(forInputs: six, count: 3) == [1, 2, 3, 1, 2, 3])
+        #expect(Shard.numbers(forInputs: six.reversed(), count: 3) == [3, 2, 1, 3, 2, 1])
+        #expect(Shard.numbers(forInputs: six, count: 8) == [1, 2, 3, 4, 5, 6])
     }
 
     @Test func duplicateFileNamesAreRefusedBeforeAnythingRuns() throws {

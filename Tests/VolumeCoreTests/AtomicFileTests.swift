@@ -36,6 +36,35 @@ struct AtomicFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
+    @Test func temporaryNamesFollowOneSchemeAndParseBack() throws {
+        let tmp = AtomicFile.temporaryPath(for: "/data/out/sub-01_warped.nii.gz")
+        let name = URL(fileURLWithPath: tmp).lastPathComponent
+        #expect(URL(fileURLWithPath: tmp).deletingLastPathComponent().path == "/data/out")
+        let t = try #require(AtomicFile.TemporaryName(fileName: name))
+        #expect(t.destination == "sub-01_warped.nii.gz" && t.pid == getpid() && !t.token.isEmpty && t.fileName == name)
+        // AuditMerge's form without a token.
+        #expect(AtomicFile.TemporaryName(fileName: ".m.jsonl.tmp-42") == .init(destination: "m.jsonl", pid: 42, token: ""))
+        for other in ["out.json", ".hidden", ".x.tmp-", ".x.tmp-abc", ".x.tmp-12abc", "x.tmp-12", ".x.tmp-0"] {
+            #expect(AtomicFile.TemporaryName(fileName: other) == nil, "\(other)")
+        }
+    }
+
+    @Test func staleTemporariesOfDeadProcessesAreRemovedOthersKept() throws {
+        let dir = makeTemporaryDirectory()
+        // A process that has ended: a child we started and waited for.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let dead = AtomicFile.TemporaryName(destination: "a.nii.gz", pid: child.processIdentifier, token: "x1").fileName
+        let mine = URL(fileURLWithPath: AtomicFile.temporaryPath(for: dir + "/b.nii.gz")).lastPathComponent
+        let parent = AtomicFile.TemporaryName(destination: "c.nii.gz", pid: getppid(), token: "y2").fileName
+        for name in [dead, mine, parent, "d.nii.gz"] { try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/" + name)) }
+        #expect(try AtomicFile.removeStaleTemporaries(in: dir) == [dead])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir)) == [mine, parent, "d.nii.gz"])
+        #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.removeStaleTemporaries(in: dir + "/missing") }
+    }
+
     @Test func missingFolderIsAClearError() {
         do {
             try AtomicFile.write(Data("x".utf8), to: "/nonexistent-dir-stnreg/out.json")
