@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(name: "stnreg", dependencies: ["STNCommands", "VolumeCore"]),
 
         // Benchmarks (release builds only; not part of `swift test`).
-        .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows", "Network", "AuditLog"]),
+        .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows", "Network", "AuditLog", "Training"]),
 
         // Seeded mutation fuzzer for the NIfTI reader (and other parsers): seeds, mutators and
         // checked targets in FuzzSupport (shared with FuzzRegressionTests), the driver in stnfuzz.
@@ -89,7 +89,7 @@ let package = Package(
             "FuzzSupport", "NIfTIIO", "TransformIO", "Registration", "Sampling", "Workflows", "VolumeCore", "TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Optimization", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NIfTIIO", "Network", "Optimization", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "BatchTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "AuditLog", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]

@@ -60,85 +60,120 @@ struct AccuracyArm {
     ]
 }
 
-func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt64, protocolName: String?, threads: Int,
-                          arms: [AccuracyArm] = [.standard]) throws {
-    let tv = repoFolder() + "/TestVolumes"
-    let atlasPath = tv + "/mni152_t1_2mm.nii.gz"
-    let maskVolume = try NIfTIReader.readVolume(tv + "/mni152_brainmask_2mm.nii.gz")
-    let atlas = try NIfTIReader.readVolume(atlasPath)
+/// The atlas, its brain mask, the TestVolumes scans and their truth coordinate maps on the atlas
+/// grid, and a work folder (removed at the end unless STNBENCH_KEEP=1).
+final class AccuracyTruth {
+    let testVolumes = repoFolder() + "/TestVolumes"
+    let atlasPath: String
+    let atlas: Volume
+    let mask: Volume
     let scans = ["mni152_t1_2mm", "colin27_t1_2mm", "colin27_brain_2mm"]
     let work = NSTemporaryDirectory() + "/stnbench-accuracy-\(getpid())"
-    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    // STNBENCH_KEEP=1 keeps the cases and outputs for inspection.
     let keep = ProcessInfo.processInfo.environment["STNBENCH_KEEP"] == "1"
-    defer { if keep { print("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) } }
+    /// Per scan: `stnreg apply` of the reference transform to the scan's coordinate maps (the
+    /// identity for the atlas image itself, stnreg's registration of the unperturbed scan otherwise).
+    private(set) var truthMaps: [String: [Volume]] = [:]
 
-    // Reference (unperturbed) truth coordinate maps on the atlas grid, per scan.
-    var truthMaps: [String: [Volume]] = [:]
-    for name in scans {
-        let s = try NIfTIReader.readVolume(tv + "/\(name).nii.gz")
-        let refT: Affine
-        if name == "mni152_t1_2mm" {
-            refT = .identity
-        } else {
-            let job = AlignJob(scanPath: tv + "/\(name).nii.gz", atlasPath: atlasPath, prefix: work + "/ref_\(name)",
-                               protocolName: protocolName, threads: threads, commandLine: ["stnbench"])
-            refT = try job.run().record.atlasToScan
+    init(protocolName: String?, threads: Int) throws {
+        atlasPath = testVolumes + "/mni152_t1_2mm.nii.gz"
+        mask = try NIfTIReader.readVolume(testVolumes + "/mni152_brainmask_2mm.nii.gz")
+        atlas = try NIfTIReader.readVolume(atlasPath)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        for name in scans {
+            let s = try scan(name)
+            let refT: Affine
+            if name == "mni152_t1_2mm" {
+                refT = .identity
+            } else {
+                let job = AlignJob(scanPath: path(name), atlasPath: atlasPath, prefix: work + "/ref_\(name)",
+                                   protocolName: protocolName, threads: threads, commandLine: ["stnbench"])
+                refT = try job.run().record.atlasToScan
+            }
+            truthMaps[name] = try applyToCoordinateMaps(coordinateMaps(s.grid), grid: s.grid, atlasToScan: refT,
+                                                        atlas: atlas.grid, work: work, tag: "ref_\(name)", threads: threads)
         }
-        truthMaps[name] = try applyToCoordinateMaps(coordinateMaps(s.grid), grid: s.grid, atlasToScan: refT,
-                                                    atlas: atlas.grid, work: work, tag: "ref_\(name)", threads: threads)
     }
 
+    deinit { if keep { print("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) } }
+
+    func path(_ name: String) -> String { testVolumes + "/\(name).nii.gz" }
+    func scan(_ name: String) throws -> Volume { try NIfTIReader.readVolume(path(name)) }
+
+    /// Aligns the case at `scanPath` (coordinate maps `maps`, truth of scan `name`) and measures its TRE.
+    func run(scanPath: String, maps: [Volume], name: String, rotation: Double, tag: String, arm: AccuracyArm,
+             protocolName: String?, threads: Int) throws -> (AccuracyCase, AlignJob.Outcome) {
+        let job = AlignJob(scanPath: scanPath, atlasPath: atlasPath, prefix: work + "/\(tag)_out",
+                           protocolName: protocolName, threads: threads, commandLine: ["stnbench"],
+                           useNetwork: arm.useNetwork, refine: arm.refine, rotationSearch: arm.rotationSearch)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let outcome = try job.run()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let found = try applyMaps(maps, transformPath: outcome.outputs["transform"]!, atlas: atlas.grid, work: work, tag: tag, threads: threads)
+        let (mean, p95) = treOverMask(found, truthMaps[name]!, mask: mask)
+        return (AccuracyCase(scanName: name, tre: mean, tre95: p95, seconds: seconds, flags: outcome.record.flags, maxRotation: rotation), outcome)
+    }
+}
+
+/// A random world affine P about the scan's centre of mass within the preset's ranges, and the
+/// grid of the perturbed scan: a cube of the scan's spacing around the moved centre.
+func randomPerturbation(_ preset: AccuracyPreset, of s: Volume, rng: inout SeededGenerator) -> (p: Affine, grid: Grid, rotation: Double) {
+    let centre = ImagePreparation.centreOfMass(s) ?? s.grid.centreWorld
+    let d = Decomposition(
+        translation: SIMD3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * preset.maxTranslationMM,
+        rotationDegrees: SIMD3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * preset.maxDegrees,
+        scale: SIMD3(1 + rng.uniform(-1, 1) * preset.maxScale, 1 + rng.uniform(-1, 1) * preset.maxScale, 1 + rng.uniform(-1, 1) * preset.maxScale),
+        shear: SIMD3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * preset.maxShear)
+    let p = Affine.translation(centre) * d.affine * Affine.translation(-centre)
+    let side = Int((Double(max(s.dims.x, s.dims.y, s.dims.z)) * 1.25).rounded())
+    let spacing = s.grid.spacingMM.x
+    let movedCentre = p.apply(s.grid.centreWorld)
+    let grid = Grid(dims: SIMD3(side, side, side), spacingMM: SIMD3(repeating: spacing),
+                    origin: movedCentre - SIMD3(repeating: Double(side - 1) * spacing / 2))
+    return (p, grid, d.rotationAngleDegrees)
+}
+
+/// The per-preset generator: the same cases for every arm and every contrast.
+func presetGenerator(_ preset: AccuracyPreset, seed: UInt64) -> SeededGenerator {
+    SeededGenerator(seed: seed &+ UInt64(preset.name.utf8.reduce(0) { $0 &* 31 &+ UInt32($1) }))
+}
+
+func printCase(_ label: String, _ c: Int, _ r: AccuracyCase, _ outcome: AlignJob.Outcome) {
+    let last = outcome.record.predictionLastCorrectionMM.map { String(format: "  last step %.1f mm", $0) } ?? ""
+    print(String(format: "  %@ case %2d  %@  rot %5.1f°  TRE %7.3f mm (p95 %7.3f)  %5.2f s  %@%@", label, c,
+                 r.scanName.padding(toLength: 18, withPad: " ", startingAt: 0), r.maxRotation, r.tre, r.tre95, r.seconds,
+                 outcome.record.flags.map(\.rawValue).joined(separator: ","), last))
+}
+
+func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt64, protocolName: String?, threads: Int,
+                          arms: [AccuracyArm] = [.standard]) throws {
+    let truth = try AccuracyTruth(protocolName: protocolName, threads: threads)
+    let work = truth.work, scans = truth.scans
     print("accuracy benchmark: atlas mni152_t1_2mm, scans \(scans.joined(separator: ", ")); seed \(seed); \(threads) threads; protocol \(protocolName ?? RegistrationProtocol.defaultName)")
     for preset in AccuracyPreset.all where presetNames.contains(preset.name) {
-        var rng = SeededGenerator(seed: seed &+ UInt64(preset.name.utf8.reduce(0) { $0 &* 31 &+ UInt32($1) }))
+        var rng = presetGenerator(preset, seed: seed)
         // The cases, made once and shared by every arm.
         var cases: [(name: String, path: String, maps: [Volume], rotation: Double)] = []
         for c in 0..<casesPerPreset {
             let name = scans[c % scans.count]
-            let s = try NIfTIReader.readVolume(tv + "/\(name).nii.gz")
-            let centre = ImagePreparation.centreOfMass(s) ?? s.grid.centreWorld
-            let d = Decomposition(
-                translation: SIMD3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * preset.maxTranslationMM,
-                rotationDegrees: SIMD3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * preset.maxDegrees,
-                scale: SIMD3(1 + rng.uniform(-1, 1) * preset.maxScale, 1 + rng.uniform(-1, 1) * preset.maxScale, 1 + rng.uniform(-1, 1) * preset.maxScale),
-                shear: SIMD3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * preset.maxShear)
-            let p = Affine.translation(centre) * d.affine * Affine.translation(-centre)
+            let s = try truth.scan(name)
+            let (p, grid, rotation) = randomPerturbation(preset, of: s, rng: &rng)
             let pInv = p.inverse!
-            // The perturbed scan lives on a grid covering the moved brain (cube around the moved centre).
-            let side = Int((Double(max(s.dims.x, s.dims.y, s.dims.z)) * 1.25).rounded())
-            let spacing = s.grid.spacingMM.x
-            let movedCentre = p.apply(s.grid.centreWorld)
-            let grid = Grid(dims: SIMD3(side, side, side), spacingMM: SIMD3(repeating: spacing),
-                            origin: movedCentre - SIMD3(repeating: Double(side - 1) * spacing / 2))
             var perturbed = resample(s, onto: grid, atlasToScan: pInv, threads: threads)
             addBiasAndNoise(&perturbed, rng: &rng)
             let scanPath = work + "/\(preset.name)_case\(c).nii.gz"
             try NIfTIWriter.write(perturbed, to: scanPath, datatype: .float32)
             // Coordinate maps of S, perturbed exactly like the scan.
             let cPrime = coordinateMaps(s.grid).map { resample($0, onto: grid, atlasToScan: pInv, threads: threads) }
-            cases.append((name, scanPath, cPrime, d.rotationAngleDegrees))
+            cases.append((name, scanPath, cPrime, rotation))
         }
         var table: [(String, [AccuracyCase])] = []
         for arm in arms {
             var results: [AccuracyCase] = []
             for (c, k) in cases.enumerated() {
-                let job = AlignJob(scanPath: k.path, atlasPath: atlasPath, prefix: work + "/\(preset.name)_case\(c)_out",
-                                   protocolName: protocolName, threads: threads, commandLine: ["stnbench"],
-                                   useNetwork: arm.useNetwork, refine: arm.refine, rotationSearch: arm.rotationSearch)
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                let outcome = try job.run()
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-                let found = try applyMaps(k.maps, transformPath: outcome.outputs["transform"]!, atlas: atlas.grid, work: work, tag: "case\(c)", threads: threads)
-                let (mean, p95) = treOverMask(found, truthMaps[k.name]!, mask: maskVolume)
-                results.append(AccuracyCase(scanName: k.name, tre: mean, tre95: p95, seconds: seconds, flags: outcome.record.flags,
-                                            maxRotation: k.rotation))
-                if arms.count == 1 {
-                    let last = outcome.record.predictionLastCorrectionMM.map { String(format: "  last step %.1f mm", $0) } ?? ""
-                    print(String(format: "  %@ case %2d  %@  rot %5.1f°  TRE %7.3f mm (p95 %7.3f)  %5.2f s  %@%@", preset.name, c,
-                                 k.name.padding(toLength: 18, withPad: " ", startingAt: 0), k.rotation, mean, p95, seconds,
-                                 outcome.record.flags.map(\.rawValue).joined(separator: ","), last))
-                }
+                let (r, outcome) = try truth.run(scanPath: k.path, maps: k.maps, name: k.name, rotation: k.rotation,
+                                                 tag: "\(preset.name)_case\(c)", arm: arm, protocolName: protocolName, threads: threads)
+                results.append(r)
+                if arms.count == 1 { printCase(preset.name, c, r, outcome) }
             }
             if arms.count == 1 { summarise(preset: preset.name, results) }
             table.append((arm.name, results))

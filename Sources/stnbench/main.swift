@@ -1,4 +1,5 @@
 import Foundation
+import Training
 import VolumeCore
 
 // stnbench: release-mode benchmarks, apart from `swift test`.
@@ -41,15 +42,46 @@ do {
     case "similarity":
         runSimilarityBenchmark(runs: runs)
     case "accuracy":
-        // stnbench accuracy [default|hard|extreme|all] [cases] [seed] [protocol]
-        let preset = args.count > 1 ? args[1] : "all"
-        let cases = args.count > 2 ? Int(args[2]) ?? 12 : 12
-        let seed = args.count > 3 ? UInt64(args[3]) ?? 1 : 1
-        let proto = args.count > 4 ? args[4] : nil
-        try runAccuracyBenchmark(presetNames: preset == "all" ? ["default", "hard", "extreme"] : [preset],
-                                 casesPerPreset: cases, seed: seed, protocolName: proto, threads: ThreadPolicy.defaultThreadCount)
+        // stnbench accuracy [default|hard|extreme|all] [cases] [seed] [protocol] [--contrast t1|t2|pd|flair|all[,…]] [--slices MM]
+        var positional: [String] = []
+        var contrasts: [Contrast]?
+        var slices = 5.0
+        var rest = args.dropFirst()
+        while let a = rest.popFirst() {
+            switch a {
+            case "--contrast":
+                guard let v = rest.popFirst() else { throw BenchError("--contrast needs t1, t2, pd, flair or all") }
+                contrasts = try v.split(separator: ",").flatMap { k -> [Contrast] in
+                    if k == "all" { return Contrast.allCases }
+                    guard let c = Contrast(rawValue: String(k)) else { throw BenchError("unknown contrast '\(k)' (t1, t2, pd, flair, all)") }
+                    return [c]
+                }
+            case "--slices":
+                guard let v = rest.popFirst().flatMap(Double.init), v >= 0 else { throw BenchError("--slices needs a thickness in mm (0: as scanned)") }
+                slices = v
+            default:
+                positional.append(a)
+            }
+        }
+        let preset = positional.count > 0 ? positional[0] : "all"
+        let cases = positional.count > 1 ? Int(positional[1]) ?? 12 : 12
+        let seed = positional.count > 2 ? UInt64(positional[2]) ?? 1 : 1
+        let proto = positional.count > 3 ? positional[3] : nil
+        let presets = preset == "all" ? ["default", "hard", "extreme"] : [preset]
+        if let contrasts {
+            try runContrastAccuracyBenchmark(presetNames: presets, casesPerPreset: cases, seed: seed, protocolName: proto,
+                                             threads: ThreadPolicy.defaultThreadCount, contrasts: contrasts, sliceThicknessMM: slices)
+        } else {
+            try runAccuracyBenchmark(presetNames: presets, casesPerPreset: cases, seed: seed, protocolName: proto,
+                                     threads: ThreadPolicy.defaultThreadCount)
+        }
+    case "render-contrasts":
+        // stnbench render-contrasts OUTDIR [seed] [slice thickness mm, 0: as scanned]
+        guard args.count > 1 else { throw BenchError("render-contrasts needs an output folder") }
+        try renderContrasts(to: args[1], seed: args.count > 2 ? UInt64(args[2]) ?? 1 : 1,
+                            sliceThicknessMM: args.count > 3 ? Double(args[3]) ?? 5 : 5)
     default:
-        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol] | ablation [preset|all] [cases] [seed] [protocol|-] [arms: default,network+refine,search+refine,network,search,refine] | network [runs] | batch [runs] | audit [runs]")
+        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol] [--contrast t1|t2|pd|flair|all[,…]] [--slices MM] | render-contrasts OUTDIR [seed] [slice mm] | ablation [preset|all] [cases] [seed] [protocol|-] [arms: default,network+refine,search+refine,network,search,refine] | network [runs] | batch [runs] | audit [runs]")
         exit(which == "help" ? 0 : 2)
     }
 } catch {
