@@ -107,9 +107,9 @@ public enum Registration {
     /// Registers `request.scan` to `request.atlas`. `progress` receives one short line per stage.
     ///
     /// The rotation search runs when the mode (the request's, else the protocol's) is `always`,
-    /// or `fallback` with a prediction that did not converge; in `fallback` mode a refinement
-    /// that fails its check runs the search and refines its winner too, and the better of the
-    /// two results (by the checked similarity) is kept.
+    /// or `fallback` with a prediction that did not converge. A refinement that fails its check
+    /// gets a second search (``retrySearch(_:mode:searched:)``) whose winner is refined too, and
+    /// the better of the two results (by the checked similarity) is kept.
     public static func register(_ request: RegistrationRequest,
                                 progress: (@Sendable (String) -> Void)? = nil) throws -> RegistrationResult {
         let clock = Stopwatch()
@@ -128,24 +128,21 @@ public enum Registration {
             progress?("rotation search: \(searchWinner!.candidatesTried) candidates")
         }
         var start = searchWinner?.atlasToScan ?? prediction?.atlasToScan ?? initialisation
-        let contrast = decideContrast(prepared, start: start)
-        if let c = contrast {
-            progress?(c.sameContrast ? "same contrast as the atlas (NCC \(String(format: "%.2f", c.startNCC)))"
-                : "another contrast than the atlas (NCC \(String(format: "%.2f", c.startNCC))): refining on \(c.crossContrastSimilarity!.rawValue)")
-        }
+        var contrast = decideContrast(prepared, start: start, progress: progress)
         var refined = Stopwatch.time("refine", into: &timings) {
             refine(prepared, from: start, enabled: request.refine, contrast: contrast, progress: progress)
         }
         var usedFallback = false
-        if mode == .fallback, searchWinner == nil, refined.flags.contains(where: \.isFailure) {
-            let winner = Stopwatch.time("search", into: &timings) { search(prepared, from: initialisation, prediction: prediction) }
-            progress?("check failed; rotation search: \(winner.candidatesTried) candidates")
+        if refined.flags.contains(where: \.isFailure), let kind = retrySearch(prepared, mode: mode, searched: searchWinner != nil) {
+            let winner = Stopwatch.time("search", into: &timings) { search(prepared, from: initialisation, prediction: prediction, kind: kind) }
+            progress?("check failed; rotation search scored on \(kind.rawValue): \(winner.candidatesTried) candidates")
+            let contrast2 = decideContrast(prepared, start: winner.atlasToScan, progress: progress)
             let second = Stopwatch.time("refine", into: &timings) {
-                refine(prepared, from: winner.atlasToScan, enabled: request.refine, contrast: contrast, progress: progress)
+                refine(prepared, from: winner.atlasToScan, enabled: request.refine, contrast: contrast2, progress: progress)
             }
-            searchWinner = winner
             usedFallback = true
-            if second.similarity > refined.similarity { refined = second; start = winner.atlasToScan }
+            if searchWinner == nil || second.similarity > refined.similarity { searchWinner = winner }
+            if second.similarity > refined.similarity { refined = second; start = winner.atlasToScan; contrast = contrast2 }
         }
         let flags = check(prepared, refined, prediction: prediction, mode: mode, usedFallback: usedFallback)
         timings["total"] = clock.total

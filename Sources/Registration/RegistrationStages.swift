@@ -59,7 +59,7 @@ extension Registration {
 
     /// Decides from the images whether the scan's contrast is the atlas's (nil when the protocol
     /// has no `contrast` section).
-    static func decideContrast(_ s: Prepared, start: Affine) -> ContrastDecision? {
+    static func decideContrast(_ s: Prepared, start: Affine, progress: (@Sendable (String) -> Void)?) -> ContrastDecision? {
         guard let c = s.settings.contrast else { return nil }
         // Over the atlas's tissue only (normalised intensity above ``contrastTissueThreshold``):
         // over the whole mask the brain-against-background edge makes every contrast correlate.
@@ -68,6 +68,8 @@ extension Registration {
         let ncc = GlobalNCC(threads: s.threads).prepare(atlas: level.atlas, mask: tissue)
             .evaluate(warped: Refinement.warp(level, start, s.threads)).value
         let same = ncc >= c.sameContrastMinNCC
+        progress?(same ? "same contrast as the atlas (NCC \(String(format: "%.2f", ncc)))"
+            : "another contrast than the atlas (NCC \(String(format: "%.2f", ncc))): refining on \(c.crossContrastSimilarity.rawValue)")
         return ContrastDecision(startNCC: ncc, sameContrast: same, crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
     }
 
@@ -143,12 +145,27 @@ extension Registration {
 
     /// The rotation search from the initialisation (never from a prediction); a usable
     /// prediction competes as one more candidate.
-    static func search(_ s: Prepared, from initialisation: Affine, prediction: PredictionStage?) -> SearchWinner {
+    static func search(_ s: Prepared, from initialisation: Affine, prediction: PredictionStage?,
+                       kind: SimilarityKind? = nil) -> SearchWinner {
+        var settings = s.settings
+        if let kind { settings.initialisation.searchSimilarity = kind }
         let r = RotationSearch.run(level: s.searchLevel, atlasCentre: s.atlasCentre, scanCentre: s.scanCentre,
                                    start: initialisation, extraCandidates: prediction?.atlasToScan.map { [$0] } ?? [],
-                                   radiusMM: s.radiusMM, settings: s.settings,
+                                   radiusMM: s.radiusMM, settings: settings,
                                    useTranslationSearch: s.settings.initialisation.translationSearch, threads: s.threads)
         return SearchWinner(atlasToScan: r.best, candidatesTried: r.candidatesTried)
+    }
+
+    /// The measure of a second rotation search after a failed check, or nil for none: in
+    /// `fallback` mode the protocol's search measure when no search ran yet; otherwise global NCC
+    /// when the first search was scored on another measure (MI can prefer a wrong rotation of a
+    /// same-contrast scan with skull; measured: a Colin27 T1 rotated 90° went 24 mm off). The
+    /// checked similarity then picks between the two results.
+    static func retrySearch(_ s: Prepared, mode: RotationSearchMode, searched: Bool) -> SimilarityKind? {
+        let first = s.settings.initialisation.searchSimilarity
+        if mode == .fallback && !searched { return first }
+        if searched && first != .ncc { return .ncc }
+        return nil
     }
 
     /// Refinement coarse to fine from `start` (skipped when `enabled` is false), then the checked
