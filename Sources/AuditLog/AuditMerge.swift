@@ -31,6 +31,7 @@ public enum AuditMerge {
     /// Merges `shards` into a new log at `output` (which must not exist). With `trustedKeys`,
     /// every shard must also verify against them (each record signed by a trusted key); the
     /// merged head is signed by `signer` when given.
+    @discardableResult
     public static func merge(shards: [String], into output: String, trustedKeys: AuditTrustedKeys?, signer: AuditSigner?) throws -> Merged {
         guard !shards.isEmpty else { throw AuditLogError(path: output, problem: "no shard logs to merge") }
         guard !FileManager.default.fileExists(atPath: output) else {

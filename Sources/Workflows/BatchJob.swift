@@ -54,6 +54,10 @@ public struct BatchJob: Sendable {
     public var force: Bool
     public var shard: Shard?
     public var commandLine: [String]
+    /// Signs every record the batch appends (nil: unsigned).
+    public var signer: AuditSigner? = nil
+    /// NaN/±Inf voxels in the inputs and atlas: refuse (default) or set to 0 (`--non-finite zero`).
+    public var nonFinite: NonFinitePolicy = .reject
 
     public init(atlasPath: String?, inputs: [String], outputFolder: String, protocolName: String? = nil, useNetwork: Bool = true,
                 toFrame: Int? = nil, jobs: Int = ThreadPolicy.defaultThreadCount, threads: Int = ThreadPolicy.defaultThreadCount,
@@ -292,8 +296,9 @@ private struct ItemContext: Sendable {
                 let e = AlignError("\(item.input): a 3D scan; --to-frame registers the frames of 4D series, so this item has nothing to do")
                 return fail(&result, kind: "scan", error: e, seconds: seconds(), batch: batchValue("scan"))
             }
-            let align = AlignJob(scanPath: item.input, atlasPath: job.atlasPath!, prefix: item.prefix, protocolName: job.protocolName,
+            var align = AlignJob(scanPath: item.input, atlasPath: job.atlasPath!, prefix: item.prefix, protocolName: job.protocolName,
                                  threads: threads, commandLine: job.commandLine, useNetwork: job.useNetwork)
+            align.nonFinite = job.nonFinite
             do {
                 let outcome = try align.run()
                 var p = try AuditHook.alignRecord(job: align, outcome: outcome)
@@ -309,20 +314,21 @@ private struct ItemContext: Sendable {
                     result.status = .failed
                     result.message = e
                 }
-                try AuditHook.append(p, to: log)
+                try AuditHook.append(p, to: log, signer: job.signer)
             } catch {
                 var p = AuditHook.alignFailureRecord(job: align, error: error)
                 p["batch"] = batchValue("scan")
                 result.status = .failed
                 result.message = String(describing: error)
-                do { try AuditHook.append(p, to: log, failure: error) } catch { result.message = String(describing: error) }
+                do { try AuditHook.append(p, to: log, failure: error, signer: job.signer) } catch { result.message = String(describing: error) }
             }
         } else {
             result.kind = "series"
             result.frames = frames
             let reference: SeriesJob.Reference = job.toFrame.map { .frame($0) } ?? .atlas(job.atlasPath!)
-            let series = SeriesJob(seriesPath: item.input, reference: reference, prefix: item.prefix, protocolName: job.effectiveProtocol,
+            var series = SeriesJob(seriesPath: item.input, reference: reference, prefix: item.prefix, protocolName: job.effectiveProtocol,
                                    useNetwork: job.useNetwork, threads: threads, commandLine: job.commandLine)
+            series.nonFinite = job.nonFinite
             do {
                 let outcome = try series.run()
                 var p = try BatchJob.seriesRecord(job: series, outcome: outcome)
@@ -340,13 +346,13 @@ private struct ItemContext: Sendable {
                     result.status = .failed
                     result.message = e
                 }
-                try AuditHook.append(p, to: log)
+                try AuditHook.append(p, to: log, signer: job.signer)
             } catch {
                 var p = BatchJob.seriesFailureRecord(job: series, error: error)
                 p["batch"] = batchValue("series")
                 result.status = .failed
                 result.message = String(describing: error)
-                do { try AuditHook.append(p, to: log, failure: error) } catch { result.message = String(describing: error) }
+                do { try AuditHook.append(p, to: log, failure: error, signer: job.signer) } catch { result.message = String(describing: error) }
             }
         }
         result.seconds = seconds()
@@ -368,7 +374,7 @@ private struct ItemContext: Sendable {
         p["inputs"] = .array(inputs)
         p["threads"] = .int(Int64(threads))
         p["batch"] = batch
-        do { try AuditHook.append(p, to: log, failure: error) } catch { r.message = String(describing: error) }
+        do { try AuditHook.append(p, to: log, failure: error, signer: job.signer) } catch { r.message = String(describing: error) }
         return r
     }
 
@@ -463,6 +469,7 @@ extension BatchJob {
         p["threads"] = .int(Int64(job.threads))
         p["flags"] = .array(Array(Set(outcome.frames.flatMap { $0.flags.map(\.rawValue) })).sorted().map(AuditValue.string))
         p["outputs"] = try AuditHook.outputs(outcome.outputs)
+        p["nonFinite"] = AuditHook.nonFiniteValue(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
     }
 
@@ -477,6 +484,7 @@ extension BatchJob {
         p["inputs"] = .array(inputs)
         if case .frame(let n) = job.reference { p["referenceFrame"] = .int(Int64(n)) }
         p["threads"] = .int(Int64(job.threads))
+        p["nonFinite"] = AuditHook.nonFiniteValue(job.nonFinite, replaced: [:])
         return p
     }
 }

@@ -1,3 +1,4 @@
+import Hashing
 import TestSupport
 import AuditLog
 import Foundation
@@ -71,4 +72,34 @@ func startStnreg(_ arguments: [String]) throws -> (process: Process, out: Pipe, 
     p.standardError = err
     try p.run()
     return (p, out, err)
+}
+
+/// A new signing key, generated for this test run (no key material is committed).
+func testSigner() throws -> AuditSigner { AuditSigner(key: try Ed25519.PrivateKey.generate()) }
+
+/// Trusted keys holding the public keys of `signers`.
+func trusted(_ signers: AuditSigner...) -> AuditTrustedKeys { AuditTrustedKeys(signers.map(\.publicKey)) }
+
+/// Writes a log of `count` records signed by `signer`; returns its path.
+@discardableResult
+func makeSignedLog(_ folder: String, count: Int, signer: AuditSigner, name: String = "audit.jsonl", first: Int = 0) throws -> String {
+    let path = folder + "/" + name
+    let log = AuditLogFile(path: path)
+    for n in first..<(first + count) { try log.append(payload(n), signer: signer) }
+    return path
+}
+
+/// The head of the log at `path` now, signed by `signer`, named `name` in reports.
+func headOf(_ path: String, signer: AuditSigner?, name: String = "head.json") throws -> AuditExpectedHead {
+    AuditExpectedHead(name: name, head: try AuditHead.of(log: path, signer: signer))
+}
+
+/// Re-chains `payloads` from genesis with recomputed hashes, as a forger would, signed by `signer` when given.
+func rechain(_ payloads: [[String: AuditValue]], signer: AuditSigner?) throws -> [String] {
+    var prev = AuditChain.genesis
+    return try payloads.map { p in
+        let s = try AuditChain.seal(p, prev: prev, signer: signer)
+        prev = s.hash
+        return String(decoding: s.line, as: UTF8.self)
+    }
 }
