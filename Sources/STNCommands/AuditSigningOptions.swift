@@ -5,7 +5,7 @@ import NIfTIIO
 /// `--signing-key`, shared by the commands that append audit records or write heads.
 struct SigningOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Sign audit records with this Ed25519 private key (from `stnreg audit keygen`).",
+        "Sign with this Ed25519 private key (from `stnreg audit keygen`).",
         discussion: "Without it: $STNREG_SIGNING_KEY, else \"signingKey\" in the config file ($STNREG_CONFIG, else ~/.config/stnreg/config.json); none: unsigned.",
         valueName: "key"))
     var signingKey: String?

@@ -54,19 +54,27 @@ func stnregBinary() throws -> String {
     throw AuditLogError(path: CommandLine.arguments[0], problem: "no stnreg executable beside the test bundle; run `swift build` first or set STNREG_BINARY")
 }
 
-/// Runs stnreg with `arguments`; returns (exit status, stdout, stderr).
-func runStnreg(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let p = try startStnreg(arguments)
+/// Runs stnreg with `arguments` (and `environment` added to this process's, without any
+/// signing-key settings of its own); returns (exit status, stdout, stderr).
+func runStnreg(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let p = try startStnreg(arguments, environment: environment)
     let out = p.out.fileHandleForReading.readDataToEndOfFile()
     let err = p.err.fileHandleForReading.readDataToEndOfFile()
     p.process.waitUntilExit()
     return (p.process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }
 
-func startStnreg(_ arguments: [String]) throws -> (process: Process, out: Pipe, err: Pipe) {
+func startStnreg(_ arguments: [String], environment: [String: String] = [:]) throws -> (process: Process, out: Pipe, err: Pipe) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try stnregBinary())
     p.arguments = arguments
+    // The tests decide what is signed: no key or config file of the user running them.
+    var env = ProcessInfo.processInfo.environment
+    env["STNREG_SIGNING_KEY"] = nil
+    env["STNREG_CONFIG"] = nil
+    env["XDG_CONFIG_HOME"] = "/nonexistent/stnreg-test-config"
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
