@@ -23,7 +23,10 @@ import VolumeCore
 /// - `similarity` `{measure, before, after}`, `iterations` (total), `levels`, `timingsSeconds`,
 ///   `threads`, `seed` (null: the pipeline draws no random numbers), `flags` (quality flag names);
 /// - `apply` `{inverse, interpolation, format}` for apply records;
-/// - `outputs`: `[{role, path, sha256}]` — the files `audit verify` re-hashes.
+/// - `outputs`: `[{role, path, sha256}]` — the files `audit verify` re-hashes;
+/// - `nonFinite` `{policy: reject|zero, replaced: {scan, atlas}}` for align (and series) records:
+///   the `--non-finite` choice and how many NaN/±Inf voxels were set to 0.
+/// The log adds `prev`, `hash` and, when a signer is given, `signedBy` and `signature` (``AuditChain``).
 /// Paths are absolute. Numbers that are unknown or not finite are null.
 public enum AuditHook {
     public static let schemaName = "stnreg-audit-record"

@@ -32,14 +32,19 @@ import Testing
         #expect(zip(tags, tags.dropFirst()).filter { $0 != $1 }.count > 1)
     }
 
-    /// Threads of one process appending at once are serialised by the same lock.
+    /// Threads of one process appending at once are serialised by the same lock; one signer
+    /// shared by all of them signs every record.
     @Test func threadsAppendingConcurrentlyLeaveAValidChain() throws {
         let path = temporaryFolder() + "/threads.jsonl"
+        let signer = try testSigner()
         DispatchQueue.concurrentPerform(iterations: 4) { t in
             let log = AuditLogFile(path: path)
-            for n in 0..<50 { try! log.append(["t": .int(Int64(t)), "n": .int(Int64(n))]) }
+            for n in 0..<50 { try! log.append(["t": .int(Int64(t)), "n": .int(Int64(n))], signer: t % 2 == 0 ? signer : nil) }
         }
         let v = try AuditVerifier.verify(path: path)
-        #expect(v.isIntact && v.lineCount == 200)
+        #expect(v.isIntact && v.lineCount == 200 && v.signedRecords == 100)
+        let withKeys = try AuditVerifier.verify(path: path, trustedKeys: trusted(signer))
+        #expect(withKeys.signaturesChecked == 100 && withKeys.problems.filter { $0.kind == .unsigned }.count == 100)
+        #expect(withKeys.problems.allSatisfy { $0.kind == .unsigned })
     }
 }
