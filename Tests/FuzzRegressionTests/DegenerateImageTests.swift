@@ -206,3 +206,31 @@ struct DegenerateImageTests {
         #expect(try lastRecord(dir + "/batch/stnreg-audit.jsonl")["nonFinite"] as? NSDictionary == ["policy": "zero", "replaced": ["scan": 3, "atlas": 0]])
     }
 }
+
+/// `--signing-key` on `stnreg align` and `stnreg batch` (a shard): every record they append is
+/// signed, and `audit verify --trusted-keys` checks it.
+@Suite struct AlignBatchSigningTests {
+    @Test func alignAndABatchShardSignTheirRecords() throws {
+        let dir = makeTemporaryDirectory("align-batch-signing")
+        let atlas = Phantom.blobs(grid: tinyGrid)
+        let scanPath = dir + "/scan.nii", atlasPath = dir + "/atlas.nii", protocolPath = dir + "/p.json"
+        try NIfTIWriter.write(atlas, to: scanPath)
+        try NIfTIWriter.write(atlas, to: atlasPath)
+        try tinyProtocol().canonicalJSON().write(to: URL(fileURLWithPath: protocolPath))
+        #expect(try runBuiltStnreg(["audit", "keygen", dir + "/task.key"]).status == 0)
+        let a = try runBuiltStnreg(["align", scanPath, atlasPath, "-o", dir + "/a", "--protocol", protocolPath, "-q",
+                                    "--audit-log", dir + "/a.jsonl", "--signing-key", dir + "/task.key"])
+        #expect(a.status == 0, "\(a.err)")
+        let b = try runBuiltStnreg(["batch", "--atlas", atlasPath, scanPath, "-o", dir + "/batch", "--protocol", protocolPath, "--shard", "1/1",
+                                    "-q", "--jobs", "1", "--threads", "1", "--signing-key", dir + "/task.key"])
+        #expect(b.status == 0, "\(b.out) \(b.err)")
+        for log in [dir + "/a.jsonl", dir + "/batch/stnreg-audit.shard-1-of-1.jsonl"] {
+            let v = try runBuiltStnreg(["audit", "verify", log, "--trusted-keys", dir + "/task.key.pub"])
+            #expect(v.status == 0 && v.out == "\(log): intact (1 record, 1 signature checked, 7 output files re-hashed)\n", "\(v.out)")
+        }
+        let other = try runBuiltStnreg(["audit", "keygen", dir + "/other.key"])
+        #expect(other.status == 0)
+        let u = try runBuiltStnreg(["audit", "verify", dir + "/a.jsonl", "--trusted-keys", dir + "/other.key.pub"])
+        #expect(u.status == 1 && u.out.contains("\(dir)/a.jsonl:1: unknownKey: signed by key "), "\(u.out)")
+    }
+}
