@@ -154,7 +154,7 @@ public struct AlignJob: Sendable {
     }
 
     /// Reads an input image with the `--non-finite` policy; a refusal of NaN/±Inf voxels says
-    /// how the user can go on (the reader's own advice names a library option).
+    /// how the user of align and batch can go on (the reader itself knows no command-line flags).
     static func read(_ path: String, nonFinite: NonFinitePolicy) throws -> NIfTIImage {
         do {
             return try NIfTIReader.read(path, options: NIfTIReadOptions(nonFinite: nonFinite))
