@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(name: "stnreg", dependencies: ["STNCommands", "VolumeCore"]),
 
         // Benchmarks (release builds only; not part of `swift test`).
-        .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows", "Network", "AuditLog", "Training"]),
+        .executableTarget(name: "stnbench", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "FFT", "Similarity", "Registration", "Workflows", "Network", "AuditLog", "Training", "Hashing"]),
 
         // Seeded mutation fuzzer for the NIfTI reader (and other parsers): seeds, mutators and
         // checked targets in FuzzSupport (shared with FuzzRegressionTests), the driver in stnfuzz.

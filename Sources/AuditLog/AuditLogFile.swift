@@ -25,11 +25,13 @@ public struct AuditLogFile: Sendable {
         public var prev: String
     }
 
-    /// Appends one record holding `payload` (which must not hold `prev` or `hash`). Creates the
-    /// file when missing (its folder must exist). Refuses to chain onto a torn last line.
+    /// Appends one record holding `payload` (which must not hold `prev`, `hash`, `signedBy` or
+    /// `signature`), signed by `signer` when one is given (signed inside the lock: the
+    /// signature covers the `prev` it is chained to; see ``AuditChain``). Creates the file when
+    /// missing (its folder must exist). Refuses to chain onto a torn last line.
     @discardableResult
-    public func append(_ payload: [String: AuditValue]) throws -> Appended {
-        for key in AuditChain.reservedKeys where payload[key] != nil {
+    public func append(_ payload: [String: AuditValue], signer: AuditSigner? = nil) throws -> Appended {
+        for key in AuditChain.reservedKeys.sorted() where payload[key] != nil {
             throw AuditLogError(path: path, problem: "a record may not set '\(key)' itself (the log adds it)")
         }
         let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -50,7 +52,12 @@ public struct AuditLogFile: Sendable {
         }
         let size = Int(st.st_size)
         let prev = try lastHash(fd: fd, size: size)
-        let sealed = AuditChain.seal(payload, prev: prev)
+        let sealed: (line: [UInt8], hash: String)
+        do {
+            sealed = try AuditChain.seal(payload, prev: prev, signer: signer)
+        } catch {
+            throw AuditLogError(path: path, problem: "cannot sign the record: \(error)")
+        }
         var bytes = sealed.line
         bytes.append(0x0A)
         try bytes.withUnsafeBytes { raw in

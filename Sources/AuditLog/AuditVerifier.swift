@@ -25,23 +25,42 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
         case sourceMismatch
         /// Not damage: the output was later overwritten by a run that recorded it (at `detail`'s line).
         case outputSuperseded
+        /// With trusted keys: a record (or head) that carries no signature.
+        case unsigned
+        /// A signature that does not verify for its record's hash (the record was rewritten after
+        /// it was signed, or the signature replaced), one that is not 128 hex digits, or one that
+        /// was removed from a record that still names its signer.
+        case badSignature
+        /// Signed by a key that is not among the trusted keys.
+        case unknownKey
+        /// Against an expected head: the log holds fewer records than the head counts.
+        case truncated
+        /// Against an expected head: the log no longer holds the head's last record at its line.
+        case rewritten
+        /// A shard chain (from a shard's head, or a merged head) that is not all in the merged log.
+        case shardMissing
 
         /// False only for informational kinds that leave the log intact.
         public var isDamage: Bool { self != .outputSuperseded }
     }
 
-    /// 1-based line number of the record.
+    /// 1-based line number of the record; 0 for a problem of a head as a whole (see ``head``).
     public var line: Int
     public var kind: Kind
     public var detail: String
+    /// The expected head (as named by the caller) the problem was found against, if any.
+    public var head: String?
 
-    public init(line: Int, kind: Kind, detail: String) {
+    public init(line: Int, kind: Kind, detail: String, head: String? = nil) {
         self.line = line
         self.kind = kind
         self.detail = detail
+        self.head = head
     }
 
-    public var description: String { "line \(line): \(kind.rawValue): \(detail)" }
+    public var description: String {
+        line > 0 ? "line \(line): \(kind.rawValue): \(detail)" : "\(head ?? "log"): \(kind.rawValue): \(detail)"
+    }
 }
 
 /// The result of ``AuditVerifier/verify(path:checkOutputs:)``.
@@ -53,11 +72,46 @@ public struct AuditVerification: Sendable {
     public var intactRecords: Int
     /// Output files re-hashed.
     public var outputsChecked: Int
-    /// Problems in line order.
+    /// Problems in line order (head problems of line 0 first).
     public var problems: [AuditProblem]
+    /// Record signatures checked against trusted keys (valid or not).
+    public var signaturesChecked: Int = 0
+    /// Records that carry a signature (checked or not).
+    public var signedRecords: Int = 0
+    /// How each expected head stands, in the order given.
+    public var heads: [AuditHeadMatch] = []
 
     /// True when nothing is damaged (informational notes allowed).
     public var isIntact: Bool { !problems.contains { $0.kind.isDamage } }
+}
+
+/// A head to verify a log against, with the name to report it by (e.g. its file).
+public struct AuditExpectedHead: Sendable {
+    public var name: String
+    public var head: AuditHead
+
+    public init(name: String, head: AuditHead) {
+        self.name = name
+        self.head = head
+    }
+}
+
+/// How one expected head stands against the log.
+public struct AuditHeadMatch: Sendable {
+    public var name: String
+    public var head: AuditHead
+    /// What the head was found as.
+    public enum Found: Sendable, Equatable {
+        /// The log's first `head.records` records are exactly the head's.
+        case prefix(appendedSince: Int)
+        /// A shard's head: all its records are in this merged log.
+        case shard
+        /// Not found (see the problems).
+        case notFound
+    }
+    public var found: Found
+    /// The head's signature against the trusted keys (nil when no keys were given).
+    public var signature: AuditHead.SignatureStatus?
 }
 
 /// Walks an audit log's chain and re-hashes the outputs its records name.
@@ -68,16 +122,28 @@ public struct AuditVerification: Sendable {
 /// (not damage); each distinct file is hashed once.
 public enum AuditVerifier {
     /// Verifies the log at `path`. Throws only when the file cannot be read at all.
-    public static func verify(path: String, checkOutputs: Bool = true) throws -> AuditVerification {
+    ///
+    /// - `trustedKeys`: when given, every record must carry a valid signature by one of them
+    ///   (a merged record: its shard's signature over its `sourceHash`); unsigned, wrongly
+    ///   signed and unknown-key records are problems. Without keys, signatures are not checked,
+    ///   but a record that names a signer and carries no signature is still reported.
+    /// - `expectedHeads`: each must be found (``AuditHeadMatch``): as a prefix of the log
+    ///   (cut-off tails and rewrites are problems) or, in a merged log, as a shard whose records
+    ///   are all present; a merged head's shards must all be present too. With trusted keys,
+    ///   each head's own signature is checked.
+    public static func verify(path: String, checkOutputs: Bool = true, trustedKeys: AuditTrustedKeys? = nil,
+                              expectedHeads: [AuditExpectedHead] = []) throws -> AuditVerification {
         let lines = try AuditLogFile(path: path).readLines()
         var problems: [AuditProblem] = []
         var records: [AuditRecord] = []
         var intact = 0
-        // The expensive part (re-encoding and hashing each record) on all cores.
-        let rehashed: [(own: String, source: String?)?] = lines.parallelMap { line in
+        // The expensive part (re-encoding and hashing each record, checking its signature) on all cores.
+        let rehashed: [(own: String, source: String?, signature: SignatureCheck)?] = lines.parallelMap { line in
             guard line.complete, case .success(let r) = line.record else { return nil }
-            return (r.recomputedHash, r.recomputedSourceHash)
+            let own = r.recomputedHash
+            return (own, r.recomputedSourceHash, own == r.hash ? checkSignature(r, trustedKeys) : .notChecked)
         }
+        var signaturesChecked = 0, signed = 0
         for (line, check) in zip(lines, rehashed) {
             if !line.complete {
                 problems.append(.init(line: line.number, kind: .tornLine,
@@ -89,6 +155,7 @@ public enum AuditVerifier {
                 problems.append(.init(line: line.number, kind: .malformed, detail: e.problem))
             case .success(let r):
                 records.append(r)
+                if r.signature != nil || r.fields["sourceSignature"] != nil { signed += 1 }
                 if check?.own != r.hash {
                     problems.append(.init(line: r.line, kind: .edited,
                                           detail: "the content does not match the record's hash \(short(r.hash)): a member was changed"))
@@ -98,19 +165,163 @@ public enum AuditVerifier {
                         problems.append(.init(line: r.line, kind: .sourceMismatch,
                                               detail: "the content does not match its sourceHash from the shard it was merged from"))
                     }
+                    switch check?.signature ?? .notChecked {
+                    case .notChecked: break
+                    case .valid: signaturesChecked += 1
+                    case .problem(let kind, let detail, let verified):
+                        if verified { signaturesChecked += 1 }
+                        problems.append(.init(line: r.line, kind: kind, detail: detail))
+                    }
                 }
             }
         }
         problems += chainProblems(records)
+        problems += sourceChainProblems(records)
+        var heads: [AuditHeadMatch] = []
+        for expected in expectedHeads {
+            let (match, headProblems) = checkHead(expected, records: records, lineCount: lines.count, trustedKeys: trustedKeys)
+            heads.append(match)
+            problems += headProblems
+        }
         var checked = 0
         if checkOutputs {
             let result = outputProblems(records, logPath: path)
             problems += result.problems
             checked = result.checked
         }
-        problems.sort { ($0.line, $0.kind.rawValue) < ($1.line, $1.kind.rawValue) }
-        return AuditVerification(path: path, lineCount: lines.count, intactRecords: intact,
-                                 outputsChecked: checked, problems: problems)
+        problems.sort { ($0.line, $0.kind.rawValue, $0.head ?? "") < ($1.line, $1.kind.rawValue, $1.head ?? "") }
+        var v = AuditVerification(path: path, lineCount: lines.count, intactRecords: intact,
+                                  outputsChecked: checked, problems: problems)
+        v.signaturesChecked = signaturesChecked
+        v.signedRecords = signed
+        v.heads = heads
+        return v
+    }
+
+    /// A record's signature against the trusted keys.
+    enum SignatureCheck: Sendable {
+        case notChecked
+        case valid
+        /// `verified`: a signature was actually checked (and failed).
+        case problem(AuditProblem.Kind, String, verified: Bool)
+    }
+
+    static func checkSignature(_ r: AuditRecord, _ trusted: AuditTrustedKeys?) -> SignatureCheck {
+        let merged = r.fields["sourceHash"] != nil
+        let sigMember = merged ? "sourceSignature" : "signature"
+        let stored = r.fields[sigMember]
+        guard let signer = r.fields["signedBy"] else {
+            if r.fields["signature"] != nil || r.fields["sourceSignature"] != nil {
+                return .problem(.badSignature, "carries a signature but no 'signedBy': the signer's key id was removed", verified: false)
+            }
+            return trusted == nil ? .notChecked : .problem(.unsigned, "the record is not signed", verified: false)
+        }
+        guard let keyID = signer.string, keyID.utf8.count == 16, Hex.decode(keyID) != nil else {
+            return .problem(.badSignature, "'signedBy' is not a key id (16 hex digits)", verified: false)
+        }
+        guard let stored else {
+            return .problem(.badSignature, "names signer \(keyID) but carries no \(sigMember): the signature was removed", verified: false)
+        }
+        guard let text = stored.string, text.utf8.count == 2 * Ed25519.signatureByteCount, let sig = Hex.decode(text) else {
+            return .problem(.badSignature, "'\(sigMember)' is not 128 hex digits", verified: false)
+        }
+        guard let trusted else { return .notChecked }
+        guard let key = trusted.byID[keyID] else {
+            return .problem(.unknownKey, "signed by key \(keyID), which is not among the trusted keys", verified: false)
+        }
+        let hash = merged ? (r.fields["sourceHash"]?.string ?? "") : r.hash
+        guard key.isValidSignature(sig, for: AuditChain.signedMessage(recordHash: hash)) else {
+            let what = merged ? "its shard hash (sourceHash)" : "the record's hash"
+            return .problem(.badSignature, "the \(sigMember) by key \(keyID) does not match \(what): the record was rewritten after it was signed, or the signature was replaced", verified: true)
+        }
+        return .valid
+    }
+
+    /// In a merged log: a record whose predecessor in its shard (`sourcePrev`) is missing.
+    static func sourceChainProblems(_ records: [AuditRecord]) -> [AuditProblem] {
+        let sources = Set(records.compactMap { $0.fields["sourceHash"]?.string })
+        guard !sources.isEmpty else { return [] }
+        var problems: [AuditProblem] = []
+        for r in records {
+            guard r.fields["sourceHash"] != nil, let p = r.fields["sourcePrev"]?.string, p != AuditChain.genesis, !sources.contains(p) else { continue }
+            let shard = r.fields["sourceShard"]?["path"]?.string.map { " of \($0)" } ?? ""
+            problems.append(.init(line: r.line, kind: .deleted,
+                                  detail: "the record before it in its shard\(shard) (sourcePrev \(short(p))) is not in the merged log: deleted from the merge"))
+        }
+        return problems
+    }
+
+    /// Where `expected` stands in the log, and its problems.
+    static func checkHead(_ expected: AuditExpectedHead, records: [AuditRecord], lineCount: Int,
+                          trustedKeys: AuditTrustedKeys?) -> (AuditHeadMatch, [AuditProblem]) {
+        let h = expected.head, name = expected.name
+        var problems: [AuditProblem] = []
+        var status: AuditHead.SignatureStatus? = nil
+        if let trustedKeys {
+            status = h.signatureStatus(trustedKeys)
+            switch status! {
+            case .valid: break
+            case .unsigned: problems.append(.init(line: 0, kind: .unsigned, detail: "the head is not signed", head: name))
+            case .unknownKey: problems.append(.init(line: 0, kind: .unknownKey, detail: "the head is signed by key \(h.keyID ?? "?"), which is not among the trusted keys", head: name))
+            case .wrong: problems.append(.init(line: 0, kind: .badSignature, detail: "the head's signature by key \(h.keyID ?? "?") does not match its content: the head was changed", head: name))
+            }
+        }
+        var byHash: [String: AuditRecord] = [:], bySource: [String: AuditRecord] = [:]
+        for r in records {
+            byHash[r.hash] = r
+            if let s = r.fields["sourceHash"]?.string { bySource[s] = r }
+        }
+        let merged = !bySource.isEmpty
+        var found: AuditHeadMatch.Found = .notFound
+
+        /// Whether the shard chain ending at `last` with `count` records is all in the log.
+        func shardProblem(_ last: String, _ count: Int, _ what: String) -> AuditProblem? {
+            guard var cur = bySource[last] else {
+                return .init(line: 0, kind: .shardMissing,
+                             detail: "\(what) (\(count) records, last \(short(last))) is not in the merged log: the shard was left out of the merge or removed from it", head: name)
+            }
+            var n = 1
+            while let p = cur.fields["sourcePrev"]?.string, p != AuditChain.genesis, n <= records.count {
+                guard let before = bySource[p] else {
+                    return .init(line: cur.line, kind: .shardMissing,
+                                 detail: "\(what) has \(count) records, but the one before this line in the shard (sourcePrev \(short(p))) is not in the merged log", head: name)
+                }
+                cur = before
+                n += 1
+            }
+            guard n == count else {
+                return .init(line: 0, kind: .shardMissing,
+                             detail: "\(what) counts \(count) records, but its chain in the merged log has \(n)", head: name)
+            }
+            return nil
+        }
+
+        if h.records == 0 && h.lastHash == AuditChain.genesis {
+            found = .prefix(appendedSince: lineCount)
+        } else if let r = byHash[h.lastHash] {
+            if r.line == h.records {
+                found = .prefix(appendedSince: lineCount - h.records)
+            } else {
+                problems.append(.init(line: r.line, kind: .rewritten,
+                                      detail: "the head's last record (\(short(h.lastHash))) is at line \(r.line), but the head counts \(h.records) records: records before it were removed or added since the head was taken", head: name))
+            }
+        } else if merged && h.shards.isEmpty && bySource[h.lastHash] != nil {
+            if let p = shardProblem(h.lastHash, h.records, "the shard of this head") { problems.append(p) } else { found = .shard }
+        } else if lineCount < h.records {
+            problems.append(.init(line: lineCount + 1, kind: .truncated,
+                                  detail: "the head counts \(h.records) records but the log has \(lineCount): lines \(lineCount + 1)…\(h.records) were cut off (or the log was rewritten)", head: name))
+        } else if merged && h.shards.isEmpty {
+            problems.append(.init(line: 0, kind: .shardMissing,
+                                  detail: "the head's last record (\(short(h.lastHash)), record \(h.records)) is neither in this log's chain nor among the shard records merged into it: its shard was left out of the merge, or the log was rewritten", head: name))
+        } else {
+            let holds = h.records <= records.count ? " holds \(short(records[h.records - 1].hash)) instead" : ""
+            problems.append(.init(line: h.records, kind: .rewritten,
+                                  detail: "line \(h.records) should be the head's last record (\(short(h.lastHash))) but\(holds.isEmpty ? " is not" : holds): the log was rewritten up to there", head: name))
+        }
+        for (n, s) in h.shards.enumerated() {
+            if let p = shardProblem(s.lastHash, s.records, "shard \(n + 1) of the merged head\(s.keyID.map { " (key \($0))" } ?? "")") { problems.append(p) }
+        }
+        return (AuditHeadMatch(name: name, head: h, found: found, signature: status), problems)
     }
 
     /// Deleted, reordered and inserted records, from the `prev` links (stored hashes).

@@ -1,4 +1,3 @@
-internal import CCrypto
 import Foundation
 
 /// SHA-256 digests (OpenSSL libcrypto's EVP API), as lowercase hex.
@@ -12,40 +11,32 @@ public enum SHA256 {
         public var description: String { "\(path): cannot hash: \(reason)" }
     }
 
-    /// Streaming SHA-256 state.
+    /// Streaming SHA-256 state. A failing libcrypto call here is a broken installation, not bad
+    /// input, so it stops the program (precondition) with the call's error.
     public final class Hasher {
-        private let ctx: OpaquePointer
+        private let ctx: DigestContext
 
         public init() {
-            guard let c = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
-            ctx = c
-            precondition(EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1, "EVP_DigestInit_ex(sha256) failed")
+            ctx = Hasher.must { let c = try DigestContext(); try c.initSHA256(); return c }
         }
 
-        deinit { EVP_MD_CTX_free(ctx) }
-
         public func update(_ data: Data) {
-            data.withUnsafeBytes { raw in
-                if let base = raw.baseAddress, raw.count > 0 {
-                    precondition(EVP_DigestUpdate(ctx, base, raw.count) == 1, "EVP_DigestUpdate failed")
-                }
-            }
+            data.withUnsafeBytes { raw in Hasher.must { try ctx.update(raw) } }
         }
 
         public func update(_ bytes: [UInt8]) {
-            bytes.withUnsafeBytes { raw in
-                if let base = raw.baseAddress, raw.count > 0 {
-                    precondition(EVP_DigestUpdate(ctx, base, raw.count) == 1, "EVP_DigestUpdate failed")
-                }
-            }
+            bytes.withUnsafeBytes { raw in Hasher.must { try ctx.update(raw) } }
         }
 
         /// The digest as 64 lowercase hex characters. The hasher must not be used afterwards.
         public func finalizeHex() -> String {
-            var out = [UInt8](repeating: 0, count: 32)
-            var len: UInt32 = 0
-            precondition(EVP_DigestFinal_ex(ctx, &out, &len) == 1 && len == 32, "EVP_DigestFinal_ex failed")
-            return out.map { String(format: "%02x", $0) }.joined()
+            let digest = Hasher.must { try ctx.final() }
+            precondition(digest.count == 32, "SHA-256 gave \(digest.count) bytes")
+            return Hex.encode(digest)
+        }
+
+        private static func must<T>(_ body: () throws -> T) -> T {
+            do { return try body() } catch { preconditionFailure("SHA-256: \(error)") }
         }
     }
 

@@ -71,7 +71,7 @@ public struct NIfTIError: Error, CustomStringConvertible, Equatable, Sendable {
         case .tooLarge: "Raise the memory limit (maxVoxelBytes) if the file is genuine, or check its header"
         case .unsupportedDatatype: "Convert the image to uint8, int8, int16, uint16, int32, uint32, float32 or float64"
         case .badVoxOffset: "The header's vox_offset is invalid; regenerate the file"
-        case .nonFiniteVoxels: "Fix the image, or read it with nonFinite = .replaceWithZero to set those voxels to 0"
+        case .nonFiniteVoxels: "Fix the image: give those voxels a finite value (0 for background)"
         case .singularGeometry: "Fix the header's sform/qform (or pixdim) so that the voxel-to-world matrix is invertible"
         case .frameOutOfRange: "Choose a frame index from 0 to the frame count minus 1"
         case .valueOutOfRange: "Write as float32, or rescale the values into the datatype's range"

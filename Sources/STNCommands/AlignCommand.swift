@@ -51,14 +51,21 @@ struct AlignCommand: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
+    @Option(help: "NaN or infinite voxels: reject the file (default), or zero: treat them as background (0); the count is recorded in the audit record.")
+    var nonFinite: NonFiniteChoice = .reject
+
     @Option(help: "Audit log to append this run's record to (default: stnreg-audit.jsonl in the output folder).")
     var auditLog: String?
 
+    @OptionGroup var signing: SigningOptions
+
     func run() throws {
-        let job = AlignJob(scanPath: scan, atlasPath: atlas, prefix: output, protocolName: protocolName,
+        var job = AlignJob(scanPath: scan, atlasPath: atlas, prefix: output, protocolName: protocolName,
                            labels: labels, threads: compute.threadCount, useNetwork: !noNetwork)
+        job.nonFinite = nonFinite.policy
+        let signer = try signing.signer()
         let quiet = self.quiet
-        let outcome = try job.runAndAudit(log: auditLog, progress: { line in if !quiet { printError(line) } })
+        let outcome = try job.runAndAudit(log: auditLog, signer: signer, progress: { line in if !quiet { printError(line) } })
         print(AlignSummary.text(outcome))
     }
 }

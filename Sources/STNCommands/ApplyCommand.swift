@@ -43,9 +43,13 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: "Audit log to append this run's record to (default: stnreg-audit.jsonl in the output's folder).")
     var auditLog: String?
 
+    @OptionGroup var signing: SigningOptions
+
     func run() throws {
+        let signer = try signing.signer()
         try ApplyJob(transformPath: transform, movingPath: moving, referencePath: reference, outputPath: output,
-                     interpolation: interpolation, inverse: inverse, format: format, threads: compute.threadCount).runAndAudit(log: auditLog)
+                     interpolation: interpolation, inverse: inverse, format: format, threads: compute.threadCount)
+            .runAndAudit(log: auditLog, signer: signer)
         print("wrote \(output)")
     }
 }

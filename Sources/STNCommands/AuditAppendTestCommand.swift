@@ -10,12 +10,14 @@ struct AuditAppendTestCommand: ParsableCommand {
     @Argument var log: String
     @Option var count: Int = 1
     @Option var tag: String = "test"
+    @OptionGroup var signing: SigningOptions
 
     func run() throws {
         let file = AuditLogFile(path: log)
+        let signer = try signing.signer()
         for n in 0..<count {
             try file.append(["id": .string(UUID().uuidString.lowercased()), "time": .string(Date().description),
-                             "tag": .string(tag), "n": .int(Int64(n))])
+                             "tag": .string(tag), "n": .int(Int64(n))], signer: signer)
         }
     }
 }

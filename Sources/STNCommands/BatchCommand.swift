@@ -48,8 +48,13 @@ struct BatchCommand: ParsableCommand {
     @Option(help: "Run only part K of N (K = 1…N), e.g. --shard $SLURM_ARRAY_TASK_ID/8; its log is OUTDIR/stnreg-audit.shard-K-of-N.jsonl.")
     var shard: String?
 
+    @Option(help: "NaN or infinite voxels: reject the file (default), or zero: treat them as background (0); the count is recorded in the audit record.")
+    var nonFinite: NonFiniteChoice = .reject
+
     @Option(help: "Audit log (default: OUTDIR/stnreg-audit.jsonl, or the shard's log).")
     var auditLog: String?
+
+    @OptionGroup var signing: SigningOptions
 
     @Flag(help: "Redo items that are already done.")
     var force = false
@@ -69,11 +74,14 @@ struct BatchCommand: ParsableCommand {
     }
 
     func run() throws {
+        let signer = try signing.signer()
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let job = BatchJob(atlasPath: atlas, inputs: try InputExpansion.expand(inputs + lists), outputFolder: output,
+        var job = BatchJob(atlasPath: atlas, inputs: try InputExpansion.expand(inputs + lists), outputFolder: output,
                            protocolName: protocolName, useNetwork: !noNetwork, toFrame: toFrame,
                            jobs: jobs ?? ThreadPolicy.defaultThreadCount, threads: compute.threadCount,
                            auditLogPath: auditLog, force: force, shard: try shard.map(Shard.parse))
+        job.signer = signer
+        job.nonFinite = nonFinite.policy
         let display = BatchProgressDisplay(terminal: isatty(2) == 1, quiet: quiet)
         let summary = try job.run(progress: { display.show($0) })
         display.finish()

@@ -34,6 +34,9 @@ public struct AlignJob: Sendable {
     public var refine: Bool
     /// Overrides the rotation-search mode (nil: the protocol's, or `fallback` with a network).
     public var rotationSearch: RotationSearchMode?
+    /// NaN/±Inf voxels in the scan or atlas: refuse the file (default), or set them to 0,
+    /// i.e. background (`--non-finite zero`; the counts go into the audit record).
+    public var nonFinite: NonFinitePolicy = .reject
 
     public init(scanPath: String, atlasPath: String, prefix: String? = nil, protocolName: String? = nil,
                 labels: Bool = false, threads: Int = ThreadPolicy.defaultThreadCount, commandLine: [String] = CommandLine.arguments,
@@ -82,6 +85,8 @@ public struct AlignJob: Sendable {
     public struct Outcome: Sendable {
         public var record: TransformRecord
         public var outputs: [String: String]
+        /// NaN/±Inf voxels set to 0, by input role (`scan`, `atlas`); all 0 unless ``nonFinite`` is `.replaceWithZero`.
+        public var nonFiniteReplaced: [String: Int] = [:]
     }
 
     /// Runs the job. `progress` receives short stage lines (the command decides whether to show them).
@@ -98,8 +103,8 @@ public struct AlignJob: Sendable {
 
         let (settings, protocolPath, protocolBytes) = try ProtocolLocator.loadWithBytes(protocolName)
         let protocolHash = SHA256.hex(protocolBytes)
-        let scanImage = try NIfTIReader.read(scanPath)
-        let atlasImage = try NIfTIReader.read(atlasPath)
+        let scanImage = try AlignJob.read(scanPath, nonFinite: nonFinite)
+        let atlasImage = try AlignJob.read(atlasPath, nonFinite: nonFinite)
         guard scanImage.frameCount == 1 else {
             throw AlignError("\(scanPath): has \(scanImage.frameCount) frames; align takes a 3D scan (use `stnreg batch` for 4D series)")
         }
@@ -144,7 +149,19 @@ public struct AlignJob: Sendable {
             scan: try AlignJob.describe(scanPath, scanImage.header), atlas: try AlignJob.describe(atlasPath, atlasImage.header),
             outputs: outputs, model: modelRef)
         try AtomicFile.write(try record.encoded(), to: outputs["transform"]!, protectedInputs: inputs)
-        return Outcome(record: record, outputs: outputs)
+        return Outcome(record: record, outputs: outputs,
+                       nonFiniteReplaced: ["scan": scanImage.nonFiniteReplaced, "atlas": atlasImage.nonFiniteReplaced])
+    }
+
+    /// Reads an input image with the `--non-finite` policy; a refusal of NaN/±Inf voxels says
+    /// how the user of align and batch can go on (the reader itself knows no command-line flags).
+    static func read(_ path: String, nonFinite: NonFinitePolicy) throws -> NIfTIImage {
+        do {
+            return try NIfTIReader.read(path, options: NIfTIReadOptions(nonFinite: nonFinite))
+        } catch let e as NIfTIError where e.kind == .nonFiniteVoxels {
+            throw NIfTIError(path: e.path, kind: e.kind, detail: e.detail,
+                             advice: "Fix the image, or run with --non-finite zero to treat those voxels as background (0; the count is recorded in the audit record)")
+        }
     }
 
     /// Loads the protocol's model (path relative to the protocol file's folder).

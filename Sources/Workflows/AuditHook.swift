@@ -29,7 +29,10 @@ import VolumeCore
 /// - `contrast` `{startNCC, sameContrast, crossContrastSimilarity}` when the protocol decides
 ///   from the images whether the scan shares the atlas's contrast;
 /// - `apply` `{inverse, interpolation, format}` for apply records;
-/// - `outputs`: `[{role, path, sha256}]` — the files `audit verify` re-hashes.
+/// - `outputs`: `[{role, path, sha256}]` — the files `audit verify` re-hashes;
+/// - `nonFinite` `{policy: reject|zero, replaced: {scan, atlas}}` for align (and series) records:
+///   the `--non-finite` choice and how many NaN/±Inf voxels were set to 0.
+/// The log adds `prev`, `hash` and, when a signer is given, `signedBy` and `signature` (``AuditChain``).
 /// Paths are absolute. Numbers that are unknown or not finite are null.
 public enum AuditHook {
     public static let schemaName = "stnreg-audit-record"
@@ -42,10 +45,11 @@ public enum AuditHook {
         URL(fileURLWithPath: output).deletingLastPathComponent().path + "/" + defaultLogName
     }
 
-    /// Appends `payload` to the log; when `failure` is set, a failing append does not hide it.
-    static func append(_ payload: [String: AuditValue], to log: String, failure: Error? = nil) throws {
+    /// Appends `payload` to the log, signed by `signer` when given; when `failure` is set, a
+    /// failing append does not hide it.
+    static func append(_ payload: [String: AuditValue], to log: String, failure: Error? = nil, signer: AuditSigner? = nil) throws {
         do {
-            try AuditLogFile(path: log).append(payload)
+            try AuditLogFile(path: log).append(payload, signer: signer)
         } catch {
             if let failure {
                 throw AlignError("\(failure); and the failure could not be recorded in the audit log: \(error)")
@@ -172,7 +176,15 @@ public enum AuditHook {
         p["threads"] = .int(Int64(r.threads))
         p["flags"] = .array(r.flags.map { .string($0.rawValue) })
         p["outputs"] = try outputs(outcome.outputs)
+        p["nonFinite"] = nonFiniteValue(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
+    }
+
+    /// `nonFinite`: `{policy: reject|zero, replaced: {role: count}}` — how NaN/±Inf voxels were
+    /// treated (`--non-finite`) and how many were set to 0 (background) in each input.
+    static func nonFiniteValue(_ policy: NonFinitePolicy, replaced: [String: Int]) -> AuditValue {
+        ["policy": .string(policy == .replaceWithZero ? "zero" : "reject"),
+         "replaced": .object(replaced.mapValues { .int(Int64($0)) })]
     }
 
     /// The record of a failed `align`: what was attempted, on what, and the error text.
@@ -183,6 +195,7 @@ public enum AuditHook {
         p["protocol"] = protocolValue(job.protocolName)
         p["inputs"] = [imageInput(role: "scan", path: job.scanPath), imageInput(role: "atlas", path: job.atlasPath)]
         p["threads"] = .int(Int64(job.threads))
+        p["nonFinite"] = nonFiniteValue(job.nonFinite, replaced: [:])
         return p
     }
 
@@ -223,35 +236,37 @@ public enum AuditHook {
 
 extension AlignJob {
     /// Runs the job and appends one audit record to `log` (default: `stnreg-audit.jsonl` in the
-    /// output folder), on failure too; the job's own error is rethrown after it is recorded.
-    public func runAndAudit(log: String? = nil, progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
+    /// output folder), on failure too, signed by `signer` when given; the job's own error is
+    /// rethrown after it is recorded.
+    public func runAndAudit(log: String? = nil, signer: AuditSigner? = nil, progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
         let logPath = log ?? AuditHook.defaultLogPath(besideOutput: prefix)
         let outcome: Outcome
         do {
             outcome = try run(progress: progress)
         } catch {
-            try AuditHook.append(AuditHook.alignFailureRecord(job: self, error: error), to: logPath, failure: error)
+            try AuditHook.append(AuditHook.alignFailureRecord(job: self, error: error), to: logPath, failure: error, signer: signer)
             throw error
         }
-        try AuditHook.append(try AuditHook.alignRecord(job: self, outcome: outcome), to: logPath)
+        try AuditHook.append(try AuditHook.alignRecord(job: self, outcome: outcome), to: logPath, signer: signer)
         return outcome
     }
 }
 
 extension ApplyJob {
     /// Runs the job and appends one audit record to `log` (default: `stnreg-audit.jsonl` beside
-    /// the output), on failure too; the job's own error is rethrown after it is recorded.
+    /// the output), on failure too, signed by `signer` when given; the job's own error is
+    /// rethrown after it is recorded.
     @discardableResult
-    public func runAndAudit(log: String? = nil, commandLine: [String] = CommandLine.arguments) throws -> Affine {
+    public func runAndAudit(log: String? = nil, signer: AuditSigner? = nil, commandLine: [String] = CommandLine.arguments) throws -> Affine {
         let logPath = log ?? AuditHook.defaultLogPath(besideOutput: outputPath)
         let t: Affine
         do {
             t = try run()
         } catch {
-            try AuditHook.append(AuditHook.applyFailureRecord(job: self, error: error, commandLine: commandLine), to: logPath, failure: error)
+            try AuditHook.append(AuditHook.applyFailureRecord(job: self, error: error, commandLine: commandLine), to: logPath, failure: error, signer: signer)
             throw error
         }
-        try AuditHook.append(try AuditHook.applyRecord(job: self, atlasToScan: t, commandLine: commandLine), to: logPath)
+        try AuditHook.append(try AuditHook.applyRecord(job: self, atlasToScan: t, commandLine: commandLine), to: logPath, signer: signer)
         return t
     }
 }

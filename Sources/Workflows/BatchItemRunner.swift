@@ -49,8 +49,9 @@ struct BatchItemRunner: Sendable {
     }
 
     private func runScan(_ item: BatchJob.Item, into result: inout BatchJob.ItemResult, batch: AuditValue) {
-        let align = AlignJob(scanPath: item.input, atlasPath: job.atlasPath!, prefix: item.prefix, protocolName: job.protocolName,
+        var align = AlignJob(scanPath: item.input, atlasPath: job.atlasPath!, prefix: item.prefix, protocolName: job.protocolName,
                              threads: threads, commandLine: job.commandLine, useNetwork: job.useNetwork)
+        align.nonFinite = job.nonFinite
         do {
             let outcome = try align.run()
             var p = try AuditHook.alignRecord(job: align, outcome: outcome)
@@ -66,20 +67,21 @@ struct BatchItemRunner: Sendable {
                 result.status = .failed
                 result.message = e
             }
-            try AuditHook.append(p, to: log)
+            try AuditHook.append(p, to: log, signer: job.signer)
         } catch {
             var p = AuditHook.alignFailureRecord(job: align, error: error)
             p["batch"] = batch
             result.status = .failed
             result.message = String(describing: error)
-            do { try AuditHook.append(p, to: log, failure: error) } catch { result.message = String(describing: error) }
+            do { try AuditHook.append(p, to: log, failure: error, signer: job.signer) } catch { result.message = String(describing: error) }
         }
     }
 
     private func runSeries(_ item: BatchJob.Item, frames: Int, into result: inout BatchJob.ItemResult, batch: AuditValue) {
         let reference: SeriesJob.Reference = job.toFrame.map { .frame($0) } ?? .atlas(job.atlasPath!)
-        let series = SeriesJob(seriesPath: item.input, reference: reference, prefix: item.prefix, protocolName: job.effectiveProtocol,
+        var series = SeriesJob(seriesPath: item.input, reference: reference, prefix: item.prefix, protocolName: job.effectiveProtocol,
                                useNetwork: job.useNetwork, threads: threads, commandLine: job.commandLine)
+        series.nonFinite = job.nonFinite
         do {
             let outcome = try series.run()
             var p = try BatchJob.seriesRecord(job: series, outcome: outcome)
@@ -97,13 +99,13 @@ struct BatchItemRunner: Sendable {
                 result.status = .failed
                 result.message = e
             }
-            try AuditHook.append(p, to: log)
+            try AuditHook.append(p, to: log, signer: job.signer)
         } catch {
             var p = BatchJob.seriesFailureRecord(job: series, error: error)
             p["batch"] = batch
             result.status = .failed
             result.message = String(describing: error)
-            do { try AuditHook.append(p, to: log, failure: error) } catch { result.message = String(describing: error) }
+            do { try AuditHook.append(p, to: log, failure: error, signer: job.signer) } catch { result.message = String(describing: error) }
         }
     }
 
@@ -115,7 +117,7 @@ struct BatchItemRunner: Sendable {
         r.seconds = seconds
         var p = BatchJob.itemFailureRecord(job: job, item: r.item, kind: kind, error: error, threads: threads)
         p["batch"] = batch
-        do { try AuditHook.append(p, to: log, failure: error) } catch { r.message = String(describing: error) }
+        do { try AuditHook.append(p, to: log, failure: error, signer: job.signer) } catch { r.message = String(describing: error) }
         return r
     }
 }

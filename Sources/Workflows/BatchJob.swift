@@ -1,5 +1,7 @@
+import AuditLog
 import Foundation
 import Hashing
+import NIfTIIO
 import Registration
 import VolumeCore
 
@@ -56,6 +58,10 @@ public struct BatchJob: Sendable {
     public var auditLogPath: String?
     /// Redo items that are already done.
     public var force: Bool
+    /// Signs every record the batch appends (nil: unsigned).
+    public var signer: AuditSigner? = nil
+    /// NaN/±Inf voxels in the inputs and atlas: refuse (default) or set to 0 (`--non-finite zero`).
+    public var nonFinite: NonFinitePolicy = .reject
     public var shard: Shard?
     public var commandLine: [String]
 

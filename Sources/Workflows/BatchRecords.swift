@@ -51,6 +51,7 @@ extension BatchJob {
         p["threads"] = .int(Int64(job.threads))
         p["flags"] = .array(Array(Set(outcome.frames.flatMap { $0.flags.map(\.rawValue) })).sorted().map(AuditValue.string))
         p["outputs"] = try AuditHook.outputs(outcome.outputs)
+        p["nonFinite"] = AuditHook.nonFiniteValue(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
     }
 
@@ -64,6 +65,7 @@ extension BatchJob {
         if case .atlas(let a) = job.reference { inputs.append(AuditHook.imageInput(role: "atlas", path: a)) }
         p["inputs"] = .array(inputs)
         if case .frame(let n) = job.reference { p["referenceFrame"] = .int(Int64(n)) }
+        p["nonFinite"] = AuditHook.nonFiniteValue(job.nonFinite, replaced: [:])
         p["threads"] = .int(Int64(job.threads))
         return p
     }

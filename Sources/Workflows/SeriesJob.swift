@@ -46,6 +46,8 @@ public struct SeriesJob: Sendable {
     public var useNetwork: Bool
     public var threads: Int
     public var commandLine: [String]
+    /// NaN/±Inf voxels in the series or atlas: refuse (default) or set to 0 (see ``AlignJob/nonFinite``).
+    public var nonFinite: NonFinitePolicy = .reject
 
     public init(seriesPath: String, reference: Reference, prefix: String, protocolName: String? = nil, useNetwork: Bool = true,
                 threads: Int = ThreadPolicy.defaultThreadCount, commandLine: [String] = CommandLine.arguments) {
@@ -84,6 +86,8 @@ public struct SeriesJob: Sendable {
         /// The atlas, or the series itself for a frame reference.
         public var reference: TransformRecord.Input
         public var seconds: Double
+        /// NaN/±Inf voxels set to 0, by input role (`scan`, `atlas`).
+        public var nonFiniteReplaced: [String: Int] = [:]
 
         /// Frames with a failing quality flag (``QualityFlag/isFailure``), in frame order.
         public var failedFrames: [(frame: Int, flags: [QualityFlag])] {
@@ -119,7 +123,7 @@ public struct SeriesJob: Sendable {
 
         let (settings, protocolPath) = try ProtocolLocator.load(effectiveProtocol)
         let protocolRef = TransformRecord.ProtocolRef(name: settings.name, path: protocolPath, sha256: try SHA256.hex(ofFile: protocolPath))
-        let image = try NIfTIReader.read(seriesPath)
+        let image = try AlignJob.read(seriesPath, nonFinite: nonFinite)
         guard image.frameCount > 1 else {
             throw AlignError("\(seriesPath): has 1 frame; a series needs several (register a 3D scan to an atlas instead)")
         }
@@ -128,15 +132,17 @@ public struct SeriesJob: Sendable {
         let referenceInput: TransformRecord.Input
         let referenceRef: TransformsFile.ReferenceRef
         var disagree = image.header.sformQformDisagree
+        var replaced = ["scan": image.nonFiniteReplaced]
         switch reference {
         case .atlas(let atlasPath):
-            let atlasImage = try NIfTIReader.read(atlasPath)
+            let atlasImage = try AlignJob.read(atlasPath, nonFinite: nonFinite)
             guard atlasImage.frameCount == 1 else {
                 throw AlignError("\(atlasPath): has \(atlasImage.frameCount) frames; the atlas must be a 3D volume")
             }
             fixed = atlasImage.frame(0)
             referenceInput = try AlignJob.describe(atlasPath, atlasImage.header)
             referenceRef = .init(kind: "atlas", path: atlasPath, frame: nil)
+            replaced["atlas"] = atlasImage.nonFiniteReplaced
             disagree = disagree || atlasImage.header.sformQformDisagree
         case .frame(let n):
             guard n >= 0 && n < image.frameCount else {
@@ -180,7 +186,8 @@ public struct SeriesJob: Sendable {
         try AtomicFile.refuseInputs(outputs["motionPlot"]!, inputs)
         try AtomicFile.withTemporary(for: outputs["motionPlot"]!) { tmp in try PNGWriter.write(plot, to: tmp) }
         return Outcome(frames: records, outputs: outputs, protocolRef: protocolRef, model: modelRef, series: seriesInput,
-                       reference: referenceInput, seconds: Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9)
+                       reference: referenceInput, seconds: Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9,
+                       nonFiniteReplaced: replaced)
     }
 
     /// Translation (mm) and rotation (degrees) of each frame's `atlasToScan` (NaN when it has no decomposition).

@@ -1,3 +1,4 @@
+import Hashing
 import TestSupport
 import AuditLog
 import Foundation
@@ -53,22 +54,60 @@ func stnregBinary() throws -> String {
     throw AuditLogError(path: CommandLine.arguments[0], problem: "no stnreg executable beside the test bundle; run `swift build` first or set STNREG_BINARY")
 }
 
-/// Runs stnreg with `arguments`; returns (exit status, stdout, stderr).
-func runStnreg(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let p = try startStnreg(arguments)
+/// Runs stnreg with `arguments` (and `environment` added to this process's, without any
+/// signing-key settings of its own); returns (exit status, stdout, stderr).
+func runStnreg(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let p = try startStnreg(arguments, environment: environment)
     let out = p.out.fileHandleForReading.readDataToEndOfFile()
     let err = p.err.fileHandleForReading.readDataToEndOfFile()
     p.process.waitUntilExit()
     return (p.process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }
 
-func startStnreg(_ arguments: [String]) throws -> (process: Process, out: Pipe, err: Pipe) {
+func startStnreg(_ arguments: [String], environment: [String: String] = [:]) throws -> (process: Process, out: Pipe, err: Pipe) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try stnregBinary())
     p.arguments = arguments
+    // The tests decide what is signed: no key or config file of the user running them.
+    var env = ProcessInfo.processInfo.environment
+    env["STNREG_SIGNING_KEY"] = nil
+    env["STNREG_CONFIG"] = nil
+    env["XDG_CONFIG_HOME"] = "/nonexistent/stnreg-test-config"
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
     try p.run()
     return (p, out, err)
+}
+
+/// A new signing key, generated for this test run (no key material is committed).
+func testSigner() throws -> AuditSigner { AuditSigner(key: try Ed25519.PrivateKey.generate()) }
+
+/// Trusted keys holding the public keys of `signers`.
+func trusted(_ signers: AuditSigner...) -> AuditTrustedKeys { AuditTrustedKeys(signers.map(\.publicKey)) }
+
+/// Writes a log of `count` records signed by `signer`; returns its path.
+@discardableResult
+func makeSignedLog(_ folder: String, count: Int, signer: AuditSigner, name: String = "audit.jsonl", first: Int = 0) throws -> String {
+    let path = folder + "/" + name
+    let log = AuditLogFile(path: path)
+    for n in first..<(first + count) { try log.append(payload(n), signer: signer) }
+    return path
+}
+
+/// The head of the log at `path` now, signed by `signer`, named `name` in reports.
+func headOf(_ path: String, signer: AuditSigner?, name: String = "head.json") throws -> AuditExpectedHead {
+    AuditExpectedHead(name: name, head: try AuditHead.of(log: path, signer: signer))
+}
+
+/// Re-chains `payloads` from genesis with recomputed hashes, as a forger would, signed by `signer` when given.
+func rechain(_ payloads: [[String: AuditValue]], signer: AuditSigner?) throws -> [String] {
+    var prev = AuditChain.genesis
+    return try payloads.map { p in
+        let s = try AuditChain.seal(p, prev: prev, signer: signer)
+        prev = s.hash
+        return String(decoding: s.line, as: UTF8.self)
+    }
 }

@@ -134,11 +134,13 @@ struct DegenerateImageTests {
         try NIfTIWriter.write(atlas, to: atlasPath)
         let e = #expect(throws: NIfTIError.self) { try NIfTIReader.read(scanPath) }
         #expect(e?.kind == .nonFiniteVoxels)
-        #expect(e?.description == "\(scanPath): 3 of 2688 voxels are NaN or infinite (after scaling). Fix the image, or read it with nonFinite = .replaceWithZero to set those voxels to 0")
+        #expect(e?.description == "\(scanPath): 3 of 2688 voxels are NaN or infinite (after scaling). Fix the image: give those voxels a finite value (0 for background)")
         let protocolPath = dir + "/p.json"
         try tinyProtocol().canonicalJSON().write(to: URL(fileURLWithPath: protocolPath))
         let job = AlignJob(scanPath: scanPath, atlasPath: atlasPath, prefix: dir + "/out", protocolName: protocolPath, threads: 1, commandLine: ["test"])
-        #expect(throws: NIfTIError.self) { try job.run() }
+        // align and batch name the user's way on: --non-finite zero.
+        let refused = #expect(throws: NIfTIError.self) { try job.run() }
+        #expect(refused?.description == "\(scanPath): 3 of 2688 voxels are NaN or infinite (after scaling). Fix the image, or run with --non-finite zero to treat those voxels as background (0; the count is recorded in the audit record)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/out_transform.json"))
 
         let replaced = try NIfTIReader.read(scanPath, options: .init(nonFinite: .replaceWithZero))
@@ -164,5 +166,71 @@ struct DegenerateImageTests {
         #expect(e?.description.hasPrefix("\(scanPath) → \(atlasPath): the scan has no foreground") == true, "\(String(describing: e))")
         let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("out") || $0.hasPrefix(".out") }
         #expect(left.isEmpty, "\(left)")
+    }
+}
+
+/// `--non-finite zero` on `stnreg align` and `stnreg batch`: NaN/±Inf voxels become background
+/// and the audit record says so; without it the run fails and the message names the flag.
+@Suite struct NonFiniteOptionTests {
+    func lastRecord(_ log: String) throws -> [String: Any] {
+        let last = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").last ?? ""
+        return try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+    }
+
+    @Test func alignAndBatchTreatNonFiniteVoxelsAsBackgroundAndRecordIt() throws {
+        let dir = makeTemporaryDirectory("non-finite-option")
+        let atlas = Phantom.blobs(grid: tinyGrid)
+        var scan = atlas
+        scan.voxels[5] = .nan; scan.voxels[77] = .infinity; scan.voxels[300] = -.infinity
+        let scanPath = dir + "/nan.nii", atlasPath = dir + "/atlas.nii", protocolPath = dir + "/p.json"
+        try NIfTIWriter.write(scan, to: scanPath)
+        try NIfTIWriter.write(atlas, to: atlasPath)
+        try tinyProtocol().canonicalJSON().write(to: URL(fileURLWithPath: protocolPath))
+
+        let refused = try runBuiltStnreg(["align", scanPath, atlasPath, "-o", dir + "/r", "--protocol", protocolPath, "-q", "--audit-log", dir + "/r.jsonl"])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("run with --non-finite zero to treat those voxels as background"), "\(refused.err)")
+        #expect(try lastRecord(dir + "/r.jsonl")["nonFinite"] as? NSDictionary == ["policy": "reject", "replaced": [:] as [String: Int]])
+
+        let r = try runBuiltStnreg(["align", scanPath, atlasPath, "-o", dir + "/z", "--protocol", protocolPath, "--non-finite", "zero", "-q",
+                                    "--audit-log", dir + "/z.jsonl"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try lastRecord(dir + "/z.jsonl")["nonFinite"] as? NSDictionary == ["policy": "zero", "replaced": ["scan": 3, "atlas": 0]])
+
+        let bad = try runBuiltStnreg(["align", scanPath, atlasPath, "--non-finite", "nan"])
+        #expect(bad.status != 0 && bad.err.contains("'nan'") && bad.err.contains("reject") && bad.err.contains("zero"), "\(bad.err)")
+
+        let b = try runBuiltStnreg(["batch", "--atlas", atlasPath, scanPath, "-o", dir + "/batch", "--protocol", protocolPath,
+                                    "--non-finite", "zero", "-q", "--jobs", "1", "--threads", "1"])
+        #expect(b.status == 0, "\(b.out) \(b.err)")
+        #expect(try lastRecord(dir + "/batch/stnreg-audit.jsonl")["nonFinite"] as? NSDictionary == ["policy": "zero", "replaced": ["scan": 3, "atlas": 0]])
+    }
+}
+
+/// `--signing-key` on `stnreg align` and `stnreg batch` (a shard): every record they append is
+/// signed, and `audit verify --trusted-keys` checks it.
+@Suite struct AlignBatchSigningTests {
+    @Test func alignAndABatchShardSignTheirRecords() throws {
+        let dir = makeTemporaryDirectory("align-batch-signing")
+        let atlas = Phantom.blobs(grid: tinyGrid)
+        let scanPath = dir + "/scan.nii", atlasPath = dir + "/atlas.nii", protocolPath = dir + "/p.json"
+        try NIfTIWriter.write(atlas, to: scanPath)
+        try NIfTIWriter.write(atlas, to: atlasPath)
+        try tinyProtocol().canonicalJSON().write(to: URL(fileURLWithPath: protocolPath))
+        #expect(try runBuiltStnreg(["audit", "keygen", dir + "/task.key"]).status == 0)
+        let a = try runBuiltStnreg(["align", scanPath, atlasPath, "-o", dir + "/a", "--protocol", protocolPath, "-q",
+                                    "--audit-log", dir + "/a.jsonl", "--signing-key", dir + "/task.key"])
+        #expect(a.status == 0, "\(a.err)")
+        let b = try runBuiltStnreg(["batch", "--atlas", atlasPath, scanPath, "-o", dir + "/batch", "--protocol", protocolPath, "--shard", "1/1",
+                                    "-q", "--jobs", "1", "--threads", "1", "--signing-key", dir + "/task.key"])
+        #expect(b.status == 0, "\(b.out) \(b.err)")
+        for log in [dir + "/a.jsonl", dir + "/batch/stnreg-audit.shard-1-of-1.jsonl"] {
+            let v = try runBuiltStnreg(["audit", "verify", log, "--trusted-keys", dir + "/task.key.pub"])
+            #expect(v.status == 0 && v.out == "\(log): intact (1 record, 1 signature checked, 7 output files re-hashed)\n", "\(v.out)")
+        }
+        let other = try runBuiltStnreg(["audit", "keygen", dir + "/other.key"])
+        #expect(other.status == 0)
+        let u = try runBuiltStnreg(["audit", "verify", dir + "/a.jsonl", "--trusted-keys", dir + "/other.key.pub"])
+        #expect(u.status == 1 && u.out.contains("\(dir)/a.jsonl:1: unknownKey: signed by key "), "\(u.out)")
     }
 }
