@@ -27,10 +27,13 @@ enum Refinement {
     static func similarity(level: WorkingLevel, atlasToScan: Affine, threads: Int,
                            kind: SimilarityKind = .ncc) -> Double {
         let warped = warp(level, atlasToScan, threads)
+        // Without a scan cost-function mask the searches score over the level's whole mask (fast).
+        let (ncc, mi) = level.scanMaskSampler == nil ? (level.ncc, level.mi)
+            : { let m = level.scoringMeasures(atlasToScan: atlasToScan, threads: threads); return (m.ncc, m.mi) }()
         switch kind {
-        case .ncc: return level.ncc.evaluate(warped: warped).value
-        case .mi: return level.mi.value(warped: warped)
-        case .lncc: return level.metric.evaluate(warped: warped).value
+        case .ncc: return ncc.evaluate(warped: warped).value
+        case .mi: return mi.value(warped: warped)
+        case .lncc: return level.metric(atlasToScan: atlasToScan, threads: threads).measure.evaluate(warped: warped).value
         }
     }
 
@@ -40,21 +43,15 @@ enum Refinement {
     }
 
     /// The quality check's similarity of the result (``CheckMeasure``: global NCC or normalised
-    /// MI), over the part of the mask inside the scan's field of view (as refinement optimised
-    /// it; the whole mask when the scan covers it or covers less than
-    /// ``WorkingLevel/minimumCoverage``), and that coverage.
+    /// MI) over ``WorkingLevel/costMask(atlasToScan:threads:)`` (the field of view and the
+    /// cost-function masks, as refinement optimised it), and the field-of-view coverage.
     static func checkedSimilarity(level: WorkingLevel, atlasToScan: Affine, measure: CheckMeasure,
                                   threads: Int) -> (value: Double, coverage: Double) {
-        let (covered, coverage) = level.coveredMask(atlasToScan: atlasToScan)
-        let mask = covered.flatMap { coverage >= WorkingLevel.minimumCoverage ? $0 : nil }
+        let m = level.scoringMeasures(atlasToScan: atlasToScan, threads: threads)
         let warped = warp(level, atlasToScan, threads)
         switch measure {
-        case .ncc:
-            let m = mask.map { GlobalNCC(threads: threads).prepare(atlas: level.atlas, mask: $0) } ?? level.ncc
-            return (m.evaluate(warped: warped).value, coverage)
-        case .nmi:
-            let m = mask.map { MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: level.atlas, mask: $0) } ?? level.mi
-            return (m.normalised(warped: warped), coverage)
+        case .ncc: return (m.ncc.evaluate(warped: warped).value, m.coverage)
+        case .nmi: return (m.mi.normalised(warped: warped), m.coverage)
         }
     }
 

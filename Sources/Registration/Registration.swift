@@ -18,10 +18,18 @@ public struct RegistrationRequest: Sendable {
     public var predictor: NetworkPredictor?
     /// Skip refinement (the benchmark's "network alone" and "search alone" arms).
     public var refine: Bool
+    /// Cost-function masks (``CostMask``): the voxels each similarity counts, on the scan's
+    /// and on the atlas's own grid (nil = all). Lesions, tumours and cavities are kept out of
+    /// the cost by leaving them out of the mask.
+    public var scanMask: CostMask?
+    public var atlasMask: CostMask?
 
     public init(scan: Volume, atlas: Volume, settings: RegistrationProtocol,
                 threads: Int = ThreadPolicy.defaultThreadCount, rotationSearch: RotationSearchMode? = nil,
-                predictor: NetworkPredictor? = nil, refine: Bool = true) {
+                predictor: NetworkPredictor? = nil, refine: Bool = true,
+                scanMask: CostMask? = nil, atlasMask: CostMask? = nil) {
+        self.scanMask = scanMask
+        self.atlasMask = atlasMask
         self.scan = scan
         self.atlas = atlas
         self.settings = settings

@@ -109,7 +109,8 @@ extension Registration {
         let settings = p
         let pyramid = Pyramid(atlas: atlasN, scan: scanN, spacings: p.levels.map(\.spacingMM) + [searchSpacing],
                               similarity: { s in settings.levels.first(where: { $0.spacingMM == s })?.similarity ?? settings.similarity },
-                              lnccRadius: p.lnccRadius, threads: threads)
+                              lnccRadius: p.lnccRadius, threads: threads,
+                              atlasMask: request.atlasMask?.volume, scanMask: request.scanMask?.volume)
         let radius = max(10, ImagePreparation.radiusOfGyration(pyramid[searchSpacing].atlas, centre: atlasCentre))
         let finest = pyramid[p.levels.last!.spacingMM]
         let before = Refinement.checkSimilarity(level: finest, atlasToScan: .identity, measure: p.limits.checkMeasure, threads: threads)
@@ -127,6 +128,7 @@ extension Registration {
         var t = ini.centreOfMass ? Affine.translation(s.scanCentre - s.atlasCentre) : .identity
         if ini.translationSearch {
             t = TranslationSearch.best(level: s.searchLevel, start: t, features: ini.translationSearchFeatures,
+                                       scoredBy: ini.searchSimilarity,
                                        threads: s.threads)?.atlasToScan ?? t
         }
         return t

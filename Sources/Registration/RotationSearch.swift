@@ -59,6 +59,7 @@ enum RotationSearch {
         for idx in keep {
             var t = scored[idx].t
             if useTranslationSearch, let s = TranslationSearch.best(level: level, start: t, features: p.initialisation.translationSearchFeatures,
+                                                                  scoredBy: p.initialisation.searchSimilarity,
                                                                   threads: threads) {
                 t = s.atlasToScan
             }

@@ -23,11 +23,31 @@ enum TranslationSearch {
     /// (central differences per mm, ``gradientMagnitude(_:)``) before the correlation; the masks
     /// stay the intensity-based ones.
     static func best(level: WorkingLevel, start: Affine, features: TranslationSearchFeatures = .intensity,
-                     threads: Int) -> Outcome? {
+                     scoredBy kind: SimilarityKind = .ncc, threads: Int) -> Outcome? {
+        guard features == .both else { return single(level: level, start: start, features: features, threads: threads) }
+        let candidates = [TranslationSearchFeatures.intensity, .gradientMagnitude].compactMap {
+            single(level: level, start: start, features: $0, threads: threads)
+        }
+        // Ties (and equal shifts) keep the intensity search's, the first.
+        var winner: Outcome?, winnerScore = -Double.infinity
+        for c in candidates {
+            let score = Refinement.similarity(level: level, atlasToScan: c.atlasToScan, threads: threads, kind: kind)
+            if score > winnerScore { winner = Outcome(atlasToScan: c.atlasToScan, score: score); winnerScore = score }
+        }
+        return winner
+    }
+
+    /// One search on intensities or on gradient magnitudes.
+    private static func single(level: WorkingLevel, start: Affine, features: TranslationSearchFeatures, threads: Int) -> Outcome? {
+        precondition(features != .both)
         let grid = level.atlas.grid
         let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: start)
         let warped = level.sampler.warp(onto: grid, voxelMap: map, threads: threads)
-        let movingMask = warped.voxels.map { $0 > Pyramid.foregroundThreshold ? Float(1) : 0 }
+        var movingMask = warped.voxels.map { $0 > Pyramid.foregroundThreshold ? Float(1) : 0 }
+        if let sampler = level.scanMaskSampler {   // the scan's cost-function mask moves with the scan
+            let inside = sampler.warp(onto: grid, voxelMap: map, threads: threads).voxels
+            for n in movingMask.indices where inside[n] < 0.5 { movingMask[n] = 0 }
+        }
         let limit = SIMD3<Int>(repeating: Int((maximumShiftMM / level.spacingMM).rounded(.up)))
         let fixed = features == .intensity ? level.atlas.voxels : gradientMagnitude(level.atlas)
         let moving = features == .intensity ? warped.voxels : gradientMagnitude(warped)

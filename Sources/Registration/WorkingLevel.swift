@@ -29,9 +29,13 @@ struct WorkingLevel: Sendable {
     /// Per atlas row `j + ny·k`, the first and last `i` of non-zero mask (`lo > hi`: none).
     let maskRows: [(lo: Int, hi: Int)]
     let maskWeight: Double
+    /// The scan's cost-function mask on the level's scan grid (values in [0, 1]; nil = none),
+    /// read through `atlasToScan` like the scan (see ``costMask(atlasToScan:threads:)``).
+    let scanMaskSampler: TrilinearSampler?
 
     init(spacingMM: Double, atlas: Volume, mask: [Float], scan: Volume, scanFieldOfView: Grid? = nil,
-         similarity: SimilarityKind = .ncc, lnccRadius: Int = 2, threads: Int = 1) {
+         similarity: SimilarityKind = .ncc, lnccRadius: Int = 2, threads: Int = 1, scanMask: Volume? = nil) {
+        self.scanMaskSampler = scanMask.map(TrilinearSampler.init)
         self.spacingMM = spacingMM
         self.atlas = atlas
         self.mask = mask
@@ -87,9 +91,10 @@ struct WorkingLevel: Sendable {
     /// reads as zero; counting those voxels would pull the scan to cover the whole mask. "Covered"
     /// keeps a margin of the window radius + 1 voxel of this level inside the field of view, so
     /// no window sees the edge. Like ITK's metrics, which count only points inside the moving image.
+    /// With a scan cost-function mask, the atlas voxels mapped outside it are left out too.
     func metric(atlasToScan: Affine, threads: Int) -> (measure: any PreparedSimilarity, coverage: Double) {
-        let (covered, coverage) = coveredMask(atlasToScan: atlasToScan)
-        guard let covered, coverage >= WorkingLevel.minimumCoverage else { return (metric, coverage) }
+        let (costMask, coverage) = costMask(atlasToScan: atlasToScan, threads: threads)
+        guard let covered = costMask else { return (metric, coverage) }
         switch similarity {
         case .ncc: return (GlobalNCC(threads: threads).prepare(atlas: atlas, mask: covered), coverage)
         case .mi: return (MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: covered), coverage)
@@ -175,7 +180,11 @@ struct Pyramid {
     private(set) var levels: [Double: WorkingLevel] = [:]
 
     /// `similarity(spacing)` names the measure refinement optimises at each spacing.
-    init(atlas: Volume, scan: Volume, spacings: [Double], similarity: (Double) -> SimilarityKind, lnccRadius: Int, threads: Int) {
+    /// `atlasMask` and `scanMask` (0/1 on the images' own grids) are the cost-function masks:
+    /// the atlas's is resampled onto each level (trilinear, kept where ≥ 0.5) and multiplies the
+    /// level's mask; the scan's is resampled onto each level's scan grid and read per transform.
+    init(atlas: Volume, scan: Volume, spacings: [Double], similarity: (Double) -> SimilarityKind, lnccRadius: Int, threads: Int,
+         atlasMask: Volume? = nil, scanMask: Volume? = nil) {
         var atlasPrev = atlas, scanPrev = scan
         // The atlas foreground box (mm) from the full-resolution atlas, with a margin.
         let box = Pyramid.foregroundBox(atlas)
@@ -184,9 +193,14 @@ struct Pyramid {
             let sg = scan.grid.isotropicCovering(spacingMM: s)
             let a = smoothAndResample(atlasPrev, onto: ag, threads: threads)
             let sc = smoothAndResample(scanPrev, onto: sg, threads: threads)
-            let mask = ImagePreparation.mask(a, threshold: Pyramid.foregroundThreshold, dilation: 1)
+            var mask = ImagePreparation.mask(a, threshold: Pyramid.foregroundThreshold, dilation: 1)
+            if let atlasMask {
+                let m = resample(atlasMask, onto: ag, atlasToScan: .identity, threads: threads).voxels
+                for n in mask.indices where m[n] < 0.5 { mask[n] = 0 }
+            }
+            let scanMaskHere = scanMask.map { resample($0, onto: sg, atlasToScan: .identity, threads: threads) }
             levels[s] = WorkingLevel(spacingMM: s, atlas: a, mask: mask, scan: sc, scanFieldOfView: scan.grid,
-                                     similarity: similarity(s), lnccRadius: lnccRadius, threads: threads)
+                                     similarity: similarity(s), lnccRadius: lnccRadius, threads: threads, scanMask: scanMaskHere)
             atlasPrev = a
             scanPrev = sc
         }

@@ -1,0 +1,35 @@
+import Sampling
+import Similarity
+import VolumeCore
+
+extension WorkingLevel {
+    /// The weights every similarity uses for `atlasToScan`, and the field-of-view coverage:
+    /// the level's mask (the atlas foreground × the atlas cost-function mask), restricted to the
+    /// scan's field of view when the scan covers at least ``minimumCoverage`` of it but not all
+    /// (``coveredMask(atlasToScan:marginMM:)``), and without the atlas voxels that `atlasToScan`
+    /// maps outside the scan's cost-function mask (read trilinearly, kept where ≥ 0.5; outside
+    /// the scan it reads 0). Nil when that is the level's own mask, so the prepared measures apply.
+    /// The weights are held fixed within one evaluation (their change with the transform is not
+    /// differentiated), as for the field of view.
+    func costMask(atlasToScan: Affine, threads: Int) -> (mask: [Float]?, coverage: Double) {
+        let (covered, coverage) = coveredMask(atlasToScan: atlasToScan)
+        var m = covered.flatMap { coverage >= WorkingLevel.minimumCoverage ? $0 : nil }
+        if let sampler = scanMaskSampler {
+            let map = targetVoxelToScanVoxel(target: atlas.grid, scan: scan.grid, atlasToScan: atlasToScan)
+            let inside = sampler.warp(onto: atlas.grid, voxelMap: map, threads: threads).voxels
+            var w = m ?? mask
+            for n in w.indices where inside[n] < 0.5 { w[n] = 0 }
+            m = w
+        }
+        return (m, coverage)
+    }
+
+    /// Global NCC and Mattes MI for `atlasToScan` over ``costMask(atlasToScan:threads:)``
+    /// (the prepared ones when that is the level's mask).
+    func scoringMeasures(atlasToScan: Affine, threads: Int) -> (ncc: PreparedGlobalNCC, mi: PreparedMattesMI, coverage: Double) {
+        let (m, coverage) = costMask(atlasToScan: atlasToScan, threads: threads)
+        guard let m else { return (ncc, mi, coverage) }
+        return (GlobalNCC(threads: threads).prepare(atlas: atlas, mask: m),
+                MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: m), coverage)
+    }
+}
