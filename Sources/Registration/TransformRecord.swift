@@ -96,6 +96,9 @@ public struct TransformRecord: Codable, Sendable {
     public var protocolUsed: ProtocolRef
     public var scan: Input
     public var atlas: Input
+    /// The cost-function masks used (nil: none).
+    public var scanMask: Input?
+    public var atlasMask: Input?
     /// Other files written with this one (name → path).
     public var outputs: [String: String]
 

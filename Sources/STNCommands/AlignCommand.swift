@@ -54,6 +54,12 @@ struct AlignCommand: ParsableCommand {
     @Option(help: "NaN or infinite voxels: reject the file (default), or zero: treat them as background (0); the count is recorded in the audit record.")
     var nonFinite: NonFiniteChoice = .reject
 
+    @Option(help: "Cost-function mask on the scan's grid (binary NIfTI, 1 = use): voxels outside it are ignored by every similarity. Leave lesions, tumours or cavities out of it.")
+    var scanMask: String?
+
+    @Option(help: "Cost-function mask on the atlas's grid (binary NIfTI, 1 = use).")
+    var atlasMask: String?
+
     @Option(help: "Audit log to append this run's record to (default: stnreg-audit.jsonl in the output folder).")
     var auditLog: String?
 
@@ -63,6 +69,8 @@ struct AlignCommand: ParsableCommand {
         var job = AlignJob(scanPath: scan, atlasPath: atlas, prefix: output, protocolName: protocolName,
                            labels: labels, threads: compute.threadCount, useNetwork: !noNetwork)
         job.nonFinite = nonFinite.policy
+        job.scanMaskPath = scanMask
+        job.atlasMaskPath = atlasMask
         let signer = try signing.signer()
         let quiet = self.quiet
         let outcome = try job.runAndAudit(log: auditLog, signer: signer, progress: { line in if !quiet { printError(line) } })

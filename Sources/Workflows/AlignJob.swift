@@ -37,6 +37,10 @@ public struct AlignJob: Sendable {
     /// NaN/±Inf voxels in the scan or atlas: refuse the file (default), or set them to 0,
     /// i.e. background (`--non-finite zero`; the counts go into the audit record).
     public var nonFinite: NonFinitePolicy = .reject
+    /// Cost-function masks (`--scan-mask`, `--atlas-mask`): binary NIfTI on the scan's and the
+    /// atlas's own grid; voxels outside are ignored by every similarity (``CostMask``).
+    public var scanMaskPath: String? = nil
+    public var atlasMaskPath: String? = nil
 
     public init(scanPath: String, atlasPath: String, prefix: String? = nil, protocolName: String? = nil,
                 labels: Bool = false, threads: Int = ThreadPolicy.defaultThreadCount, commandLine: [String] = CommandLine.arguments,
@@ -93,7 +97,7 @@ public struct AlignJob: Sendable {
     public func run(progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
         var clock = Stopwatch()
         let outputs = outputPaths
-        let inputs = [scanPath, atlasPath]
+        let inputs = [scanPath, atlasPath] + [scanMaskPath, atlasMaskPath].compactMap { $0 }
         for (_, path) in outputs { try AtomicFile.refuseInputs(path, inputs) }
         let folder = URL(fileURLWithPath: prefix).deletingLastPathComponent().path
         var isDir: ObjCBool = false
@@ -105,6 +109,8 @@ public struct AlignJob: Sendable {
         let protocolHash = SHA256.hex(protocolBytes)
         let scanImage = try AlignJob.read(scanPath, nonFinite: nonFinite)
         let atlasImage = try AlignJob.read(atlasPath, nonFinite: nonFinite)
+        let scanMask = try scanMaskPath.map { try AlignJob.readMask($0, for: scanImage.header.grid, of: "scan", option: "--scan-mask") }
+        let atlasMask = try atlasMaskPath.map { try AlignJob.readMask($0, for: atlasImage.header.grid, of: "atlas", option: "--atlas-mask") }
         guard scanImage.frameCount == 1 else {
             throw AlignError("\(scanPath): has \(scanImage.frameCount) frames; align takes a 3D scan (use `stnreg batch` for 4D series)")
         }
@@ -119,6 +125,7 @@ public struct AlignJob: Sendable {
         if progress != nil, let note = AlignJob.atlasNote(predictor, atlasPath: atlasPath) { progress?(note) }   // (hashes the atlas: only when printed)
         var result = try AlignJob.registerVolumes(scan: scan, atlas: atlas, settings: settings, predictor: predictor,
                                                   threads: threads, rotationSearch: rotationSearch, refine: refine,
+                                                  scanMask: scanMask, atlasMask: atlasMask,
                                                   context: "\(scanPath) → \(atlasPath)", progress: progress)
         if scanImage.header.sformQformDisagree || atlasImage.header.sformQformDisagree {
             result.flags.append(.headerMatricesDisagree)
@@ -142,12 +149,14 @@ public struct AlignJob: Sendable {
         result.timings["write"] = clock.lap()
         result.timings["wall"] = clock.total
 
-        let record = TransformRecord(
+        var record = TransformRecord(
             tool: "stnreg \(STNRegBuild.version)", created: AlignJob.timestamp(), commandLine: commandLine,
             result: result, settings: settings,
             protocolRef: .init(name: settings.name, path: protocolPath, sha256: protocolHash, limits: settings.limits),
             scan: try AlignJob.describe(scanPath, scanImage.header), atlas: try AlignJob.describe(atlasPath, atlasImage.header),
             outputs: outputs, model: modelRef)
+        record.scanMask = try scanMaskPath.map { try AlignJob.describe($0, try NIfTIReader.readHeader($0)) }
+        record.atlasMask = try atlasMaskPath.map { try AlignJob.describe($0, try NIfTIReader.readHeader($0)) }
         try AtomicFile.write(try record.encoded(), to: outputs["transform"]!, protectedInputs: inputs)
         return Outcome(record: record, outputs: outputs,
                        nonFiniteReplaced: ["scan": scanImage.nonFiniteReplaced, "atlas": atlasImage.nonFiniteReplaced])
@@ -155,6 +164,20 @@ public struct AlignJob: Sendable {
 
     /// Reads an input image with the `--non-finite` policy; a refusal of NaN/±Inf voxels says
     /// how the user of align and batch can go on (the reader itself knows no command-line flags).
+    /// Reads and validates a cost-function mask for the image whose grid is `grid`; errors name
+    /// the file, the option and what to do.
+    static func readMask(_ path: String, for grid: Grid, of image: String, option: String) throws -> CostMask {
+        let m = try NIfTIReader.read(path)
+        guard m.frameCount == 1 else {
+            throw AlignError("\(path): \(option): has \(m.frameCount) frames; a mask is one 3D volume on the \(image)'s grid")
+        }
+        do {
+            return try CostMask(m.frame(0), for: grid)
+        } catch let e as CostMask.Problem {
+            throw AlignError("\(path): \(option): \(e.description.replacingOccurrences(of: "its image", with: "the \(image)"))")
+        }
+    }
+
     static func read(_ path: String, nonFinite: NonFinitePolicy) throws -> NIfTIImage {
         do {
             return try NIfTIReader.read(path, options: NIfTIReadOptions(nonFinite: nonFinite))

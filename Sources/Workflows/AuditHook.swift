@@ -17,8 +17,8 @@ import VolumeCore
 /// - `protocol` `{name, path, sha256, limits {minScale, maxScale, maxShear, minFinalSimilarity}}`
 ///   or null — for a successful align the protocol as used: the hash of the bytes parsed at the
 ///   start and the limits the check applied; `model` `{sha256}` (null until the network exists);
-/// - `inputs`: `[{role, path, sha256, dims, spacingMM, worldMatrix}]` (roles `scan`, `atlas` for
-///   align; `transform`, `moving`, `reference` for apply; an unreadable input has `error`);
+/// - `inputs`: `[{role, path, sha256, dims, spacingMM, worldMatrix}]` (roles `scan`, `atlas` and,
+///   when given, the cost-function masks `scanMask`, `atlasMask` for align; `transform`, `moving`, `reference` for apply; an unreadable input has `error`);
 /// - `atlasToScan` (4 rows of 4, RAS+ mm, atlas → scan), for align also the transforms that led
 ///   to it: `initialAtlasToScan` (centre of mass + translation search), `predictedAtlasToScan`
 ///   and `searchWinnerAtlasToScan` (null when not run) and `refinementStartAtlasToScan`; `decomposition`
@@ -149,7 +149,8 @@ public enum AuditHook {
         let used = r.protocolUsed
         p["protocol"] = ["name": .string(used.name), "path": .string(absolute(used.path)), "sha256": .string(used.sha256),
                          "limits": used.limits.map(limitsValue) ?? .null]
-        p["inputs"] = [input(role: "scan", r.scan), input(role: "atlas", r.atlas)]
+        p["inputs"] = .array([input(role: "scan", r.scan), input(role: "atlas", r.atlas)]
+            + [r.scanMask.map { input(role: "scanMask", $0) }, r.atlasMask.map { input(role: "atlasMask", $0) }].compactMap { $0 })
         if let m = r.model {
             p["model"] = ["sha256": .string(m.sha256), "path": .string(absolute(m.path))]
         }
@@ -193,7 +194,8 @@ public enum AuditHook {
         p["status"] = "failed"
         p["error"] = .string(String(describing: error))
         p["protocol"] = protocolValue(job.protocolName)
-        p["inputs"] = [imageInput(role: "scan", path: job.scanPath), imageInput(role: "atlas", path: job.atlasPath)]
+        p["inputs"] = .array([imageInput(role: "scan", path: job.scanPath), imageInput(role: "atlas", path: job.atlasPath)]
+            + [job.scanMaskPath.map { imageInput(role: "scanMask", path: $0) }, job.atlasMaskPath.map { imageInput(role: "atlasMask", path: $0) }].compactMap { $0 })
         p["threads"] = .int(Int64(job.threads))
         p["nonFinite"] = nonFiniteValue(job.nonFinite, replaced: [:])
         return p

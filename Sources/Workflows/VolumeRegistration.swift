@@ -20,12 +20,14 @@ extension AlignJob {
     /// transform is finite and invertible. `context` names the pair in errors (e.g. `scan → atlas`).
     /// The result is identical for every thread count.
     static func registerVolumes(scan: Volume, atlas: Volume, settings: RegistrationProtocol, predictor: NetworkPredictor?,
-                                threads: Int, rotationSearch: RotationSearchMode?, refine: Bool, context: String,
+                                threads: Int, rotationSearch: RotationSearchMode?, refine: Bool,
+                                scanMask: CostMask? = nil, atlasMask: CostMask? = nil, context: String,
                                 progress: (@Sendable (String) -> Void)?) throws -> RegistrationResult {
         let result: RegistrationResult
         do {
             result = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: settings, threads: threads,
-                                                                   rotationSearch: rotationSearch, predictor: predictor, refine: refine),
+                                                                   rotationSearch: rotationSearch, predictor: predictor, refine: refine,
+                                                                   scanMask: scanMask, atlasMask: atlasMask),
                                                progress: progress)
         } catch let e as RegistrationError {
             throw AlignError("\(context): \(e.description)")
