@@ -51,6 +51,12 @@ struct BatchCommand: ParsableCommand {
     @Option(help: "NaN or infinite voxels: reject the file (default), or zero: treat them as background (0); the count is recorded in the audit record.")
     var nonFinite: NonFiniteChoice = .reject
 
+    @Option(help: "Cost-function masks by name: scan DIR/X.nii.gz uses DIR/X<SUFFIX>.nii.gz (binary, 1 = use), which must exist; inputs named so are masks, not scans. E.g. --scan-mask-suffix _mask.")
+    var scanMaskSuffix: String?
+
+    @Option(help: "Cost-function mask on the atlas's grid for every item (binary NIfTI, 1 = use).")
+    var atlasMask: String?
+
     @Option(help: "Audit log (default: OUTDIR/stnreg-audit.jsonl, or the shard's log).")
     var auditLog: String?
 
@@ -82,6 +88,8 @@ struct BatchCommand: ParsableCommand {
                            auditLogPath: auditLog, force: force, shard: try shard.map(Shard.parse))
         job.signer = signer
         job.nonFinite = nonFinite.policy
+        job.scanMaskSuffix = scanMaskSuffix
+        job.atlasMaskPath = atlasMask
         let display = BatchProgressDisplay(terminal: isatty(2) == 1, quiet: quiet)
         let summary = try job.run(progress: { display.show($0) })
         display.finish()

@@ -52,6 +52,15 @@ struct BatchItemRunner: Sendable {
         var align = AlignJob(scanPath: item.input, atlasPath: job.atlasPath!, prefix: item.prefix, protocolName: job.protocolName,
                              threads: threads, commandLine: job.commandLine, useNetwork: job.useNetwork)
         align.nonFinite = job.nonFinite
+        align.atlasMaskPath = job.atlasMaskPath
+        if let suffix = job.scanMaskSuffix {
+            guard let mask = job.scanMask(for: item.input) else {
+                let e = AlignError("\(item.input): no mask \(AlignJob.fileStem(item.input))\(suffix).nii.gz (or .nii) beside it (--scan-mask-suffix \(suffix)); add the mask, or run this scan in a batch without the option")
+                _ = fail(&result, kind: "scan", error: e, seconds: 0, batch: batch)
+                return
+            }
+            align.scanMaskPath = mask
+        }
         do {
             let outcome = try align.run()
             var p = try AuditHook.alignRecord(job: align, outcome: outcome)

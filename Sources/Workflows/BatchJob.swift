@@ -62,6 +62,12 @@ public struct BatchJob: Sendable {
     public var signer: AuditSigner? = nil
     /// NaN/±Inf voxels in the inputs and atlas: refuse (default) or set to 0 (`--non-finite zero`).
     public var nonFinite: NonFinitePolicy = .reject
+    /// Cost-function masks by naming rule (`--scan-mask-suffix _mask`): scan `DIR/X.nii.gz` uses
+    /// the mask `DIR/X_mask.nii.gz` (or `.nii`), which must exist; inputs whose name ends in the
+    /// suffix are masks, not scans, and are left out of the items. Nil: no scan masks.
+    public var scanMaskSuffix: String? = nil
+    /// One atlas cost-function mask for every item (`--atlas-mask`).
+    public var atlasMaskPath: String? = nil
     public var shard: Shard?
     public var commandLine: [String]
 
