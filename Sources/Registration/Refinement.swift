@@ -55,15 +55,6 @@ enum Refinement {
         }
     }
 
-    /// The check's similarity over the whole mask (the `before` figure).
-    static func checkSimilarity(level: WorkingLevel, atlasToScan: Affine, measure: CheckMeasure, threads: Int) -> Double {
-        let warped = warp(level, atlasToScan, threads)
-        switch measure {
-        case .ncc: return level.ncc.evaluate(warped: warped).value
-        case .nmi: return level.mi.normalised(warped: warped)
-        }
-    }
-
     /// Loss `−S` and its gradient with respect to the 12 entries of `atlasToScan`
     /// (in ``Affine/rowMajor3x4`` order). `S` is the level's measure over the part of
     /// its mask inside the scan's field of view (``WorkingLevel/metric(atlasToScan:threads:)``),

@@ -124,41 +124,43 @@ public enum Registration {
         var timings: [String: Double] = [:]
         let prepared = try Stopwatch.time("prepare", into: &timings) { try prepare(request) }
         progress?(prepared.summary)
-        let initialisation = Stopwatch.time("initialise", into: &timings) { initialise(prepared) }
+        let mode = request.rotationSearch ?? prepared.settings.initialisation.rotationSearch
+        // Another contrast than the atlas's: the whole pipeline runs on the cross-contrast path.
+        let probe = try Stopwatch.time("contrast", into: &timings) { try probeContrast(prepared, mode: mode, progress: progress) }
+        let path = probe.map { $0.decision.sameContrast ? prepared : $0.path } ?? prepared
+        let crossProbe = probe.flatMap { $0.decision.sameContrast ? nil : $0 }
+        let initialisation = crossProbe?.initialisation ?? Stopwatch.time("initialise", into: &timings) { initialise(path) }
         let prediction = try request.predictor.map { predictor in
-            try Stopwatch.time("predict", into: &timings) { predict(request, with: predictor, from: initialisation, threads: prepared.threads) }
+            try Stopwatch.time("predict", into: &timings) { predict(request, with: predictor, from: initialisation, threads: path.threads) }
         }
         if let predictor = request.predictor { progress?("network prediction (\(predictor.applications)×)") }
-        let mode = request.rotationSearch ?? prepared.settings.initialisation.rotationSearch
         var searchWinner: SearchWinner?
         if mode == .always || (mode == .fallback && prediction?.converged == false) {
-            searchWinner = Stopwatch.time("search", into: &timings) { search(prepared, from: initialisation, prediction: prediction) }
+            searchWinner = Stopwatch.time("search", into: &timings) {
+                search(path, from: initialisation, prediction: prediction, reusing: crossProbe?.searchWinner)
+            }
             progress?("rotation search: \(searchWinner!.candidatesTried) candidates")
         }
         var start = searchWinner?.atlasToScan ?? prediction?.atlasToScan ?? initialisation
-        var contrast = decideContrast(prepared, start: start, progress: progress)
-        var refined = Stopwatch.time("refine", into: &timings) {
-            refine(prepared, from: start, enabled: request.refine, contrast: contrast, progress: progress)
-        }
+        var refined = Stopwatch.time("refine", into: &timings) { refine(path, from: start, enabled: request.refine, progress: progress) }
         var usedFallback = false
-        if refined.flags.contains(where: \.isFailure), let kind = retrySearch(prepared, mode: mode, searched: searchWinner != nil) {
-            let winner = Stopwatch.time("search", into: &timings) { search(prepared, from: initialisation, prediction: prediction, kind: kind) }
+        if refined.flags.contains(where: \.isFailure), let kind = retrySearch(path, mode: mode, searched: searchWinner != nil) {
+            let winner = Stopwatch.time("search", into: &timings) { search(path, from: initialisation, prediction: prediction, kind: kind) }
             progress?("check failed; rotation search scored on \(kind.rawValue): \(winner.candidatesTried) candidates")
-            let contrast2 = decideContrast(prepared, start: winner.atlasToScan, progress: progress)
             let second = Stopwatch.time("refine", into: &timings) {
-                refine(prepared, from: winner.atlasToScan, enabled: request.refine, contrast: contrast2, progress: progress)
+                refine(path, from: winner.atlasToScan, enabled: request.refine, progress: progress)
             }
             usedFallback = true
             if searchWinner == nil || second.similarity > refined.similarity { searchWinner = winner }
-            if second.similarity > refined.similarity { refined = second; start = winner.atlasToScan; contrast = contrast2 }
+            if second.similarity > refined.similarity { refined = second; start = winner.atlasToScan }
         }
-        let flags = check(prepared, refined, prediction: prediction, mode: mode, usedFallback: usedFallback)
+        let flags = check(path, refined, prediction: prediction, mode: mode, usedFallback: usedFallback)
         timings["total"] = clock.total
         return RegistrationResult(atlasToScan: refined.atlasToScan, initialisation: initialisation,
                                   prediction: prediction?.atlasToScan, searchWinner: searchWinner?.atlasToScan,
                                   refinementStart: start, predictionLastCorrectionMM: prediction?.lastCorrectionMM,
                                   similarityBefore: prepared.similarityBefore, similarityAfter: refined.similarity,
-                                  contrast: contrast, flags: flags, levels: refined.levels,
+                                  contrast: probe?.decision, flags: flags, levels: refined.levels,
                                   rotationCandidatesTried: searchWinner?.candidatesTried ?? 0,
                                   timings: timings, threads: prepared.threads)
     }

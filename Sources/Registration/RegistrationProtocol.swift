@@ -131,14 +131,21 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
 
     /// How refinement adapts to a scan of another contrast than the atlas (optional section).
     ///
-    /// After the initialisation, search and prediction, the global NCC of the start with the
-    /// atlas at the search level tells whether scan and atlas share a contrast (a T1 scan on a
-    /// T1 atlas correlates strongly and positively; a T2, PD or EPI scan does not). Below
-    /// `sameContrastMinNCC` every refinement level optimises `crossContrastSimilarity` instead
-    /// of its own measure. The decision and the NCC are recorded.
+    /// A probe first finds a start whatever the contrast (the translation search on
+    /// `translationSearchFeatures`, the rotation search scored on `searchSimilarity`); the global
+    /// NCC of that start with the atlas over the atlas's tissue tells whether scan and atlas share
+    /// a contrast (a T1 scan on a T1 atlas correlates strongly and positively; a T2, PD or EPI
+    /// scan does not). At or above `sameContrastMinNCC` the protocol's own pipeline runs as if the
+    /// section were absent; below it the probe's start is refined with `crossContrastSimilarity`
+    /// on every level. The decision and the NCC are recorded.
     public struct ContrastSettings: Sendable, Codable, Equatable {
         public var sameContrastMinNCC: Double
+        /// The measure every level optimises on the cross-contrast path (`mi`).
         public var crossContrastSimilarity: SimilarityKind
+        /// The rotation search's measure on the cross-contrast path (optional key; default `mi`).
+        public var searchSimilarity: SimilarityKind = .mi
+        /// The translation search's features on the cross-contrast path (optional key; default `both`).
+        public var translationSearchFeatures: TranslationSearchFeatures = .both
     }
 
     /// Limits for the quality flags.
@@ -188,7 +195,20 @@ public struct ProtocolError: Error, CustomStringConvertible, Equatable {
     public var key: String
     public var problem: String
     public var description: String {
-        key.isEmpty ? "\(path): \(problem)" : "\(path): key '\(key)': \(problem)"
+        key.isEmpty ? "\(path): \(problem)" : "\(path): key '\(ProtocolError.printable(key))': \(problem)"
+    }
+
+    /// The key with control characters escaped (`\n`, `\u{1B}`), so the message stays one line
+    /// whatever the file holds.
+    static func printable(_ key: String) -> String {
+        key.unicodeScalars.map { c in
+            switch c {
+            case "\n": return "\\n"
+            case "\r": return "\\r"
+            case "\t": return "\\t"
+            default: return c.properties.generalCategory == .control ? "\\u{\(String(c.value, radix: 16, uppercase: true))}" : String(c)
+            }
+        }.joined()
     }
 }
 
@@ -394,9 +414,13 @@ private struct ObjectReader {
         if o["contrast"] != nil {
             let c = try object(o, "contrast")
             let cr = nested("contrast")
-            try cr.checkKeys(c, allowed: ["sameContrastMinNCC", "crossContrastSimilarity"])
+            try cr.checkKeys(c, allowed: ["sameContrastMinNCC", "crossContrastSimilarity", "searchSimilarity", "translationSearchFeatures"],
+                             optional: ["searchSimilarity", "translationSearchFeatures"])
             contrast = .init(sameContrastMinNCC: try cr.number(c, "sameContrastMinNCC", in: -1...1),
-                             crossContrastSimilarity: try cr.choice(c, "crossContrastSimilarity", SimilarityKind.self))
+                             crossContrastSimilarity: try cr.choice(c, "crossContrastSimilarity", SimilarityKind.self),
+                             searchSimilarity: c["searchSimilarity"] == nil ? .mi : try cr.choice(c, "searchSimilarity", SimilarityKind.self),
+                             translationSearchFeatures: c["translationSearchFeatures"] == nil ? .both
+                                : try cr.choice(c, "translationSearchFeatures", TranslationSearchFeatures.self))
         }
         return RegistrationProtocol(
             format: format, version: version,

@@ -24,6 +24,17 @@ extension Registration {
 
         var searchLevel: WorkingLevel { pyramid[searchSpacingMM] }
         var finestLevel: WorkingLevel { pyramid[settings.levels.last!.spacingMM] }
+
+        /// The cross-contrast path: the contrast section's search measure and translation-search
+        /// features, and every level (the search level too) optimising its cross-contrast measure.
+        func crossContrast(_ c: RegistrationProtocol.ContrastSettings) -> Prepared {
+            var p = self
+            p.settings.initialisation.searchSimilarity = c.searchSimilarity
+            p.settings.initialisation.translationSearchFeatures = c.translationSearchFeatures
+            for n in p.settings.levels.indices { p.settings.levels[n].similarity = c.crossContrastSimilarity }
+            p.pyramid = pyramid.optimisingMutualInformation()
+            return p
+        }
     }
 
     /// Stage 4 — the network's prediction.
@@ -57,20 +68,36 @@ extension Registration {
     /// Normalised atlas intensity above which a voxel counts as tissue for the contrast decision.
     static let contrastTissueThreshold: Float = 0.2
 
+    /// Stage 2 — what the contrast probe found: the decision, and the cross-contrast path with its
+    /// initialisation and search winner (reused when the decision is "another contrast").
+    struct ContrastProbe {
+        var decision: ContrastDecision
+        var path: Prepared
+        var initialisation: Affine
+        var searchWinner: SearchWinner?
+    }
+
     /// Decides from the images whether the scan's contrast is the atlas's (nil when the protocol
-    /// has no `contrast` section).
-    static func decideContrast(_ s: Prepared, start: Affine, progress: (@Sendable (String) -> Void)?) -> ContrastDecision? {
+    /// has no `contrast` section): the cross-contrast path's initialisation and rotation search
+    /// (skipped in mode `never`) find a start whatever the contrast; the global NCC of that
+    /// start with the atlas over the atlas's tissue (normalised intensity above
+    /// ``contrastTissueThreshold``; over the whole mask the brain-against-background edge makes
+    /// every contrast correlate) says whether intensities relate positively and linearly.
+    static func probeContrast(_ s: Prepared, mode: RotationSearchMode, progress: (@Sendable (String) -> Void)?) throws -> ContrastProbe? {
         guard let c = s.settings.contrast else { return nil }
-        // Over the atlas's tissue only (normalised intensity above ``contrastTissueThreshold``):
-        // over the whole mask the brain-against-background edge makes every contrast correlate.
+        let cross = s.crossContrast(c)
+        let ini = initialise(cross)
+        let winner = mode == .never ? nil : search(cross, from: ini, prediction: nil)
+        let start = winner?.atlasToScan ?? ini
         let level = s.searchLevel
         let tissue = zip(level.mask, level.atlas.voxels).map { m, a in a > contrastTissueThreshold ? m : 0 }
         let ncc = GlobalNCC(threads: s.threads).prepare(atlas: level.atlas, mask: tissue)
             .evaluate(warped: Refinement.warp(level, start, s.threads)).value
         let same = ncc >= c.sameContrastMinNCC
         progress?(same ? "same contrast as the atlas (NCC \(String(format: "%.2f", ncc)))"
-            : "another contrast than the atlas (NCC \(String(format: "%.2f", ncc))): refining on \(c.crossContrastSimilarity.rawValue)")
-        return ContrastDecision(startNCC: ncc, sameContrast: same, crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
+            : "another contrast than the atlas (NCC \(String(format: "%.2f", ncc))): \(c.crossContrastSimilarity.rawValue) on every level")
+        let decision = ContrastDecision(startNCC: ncc, sameContrast: same, crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
+        return ContrastProbe(decision: decision, path: cross, initialisation: ini, searchWinner: winner)
     }
 
     /// Stage 6 — refinement over every level, with the check's similarity and flags.
@@ -113,7 +140,7 @@ extension Registration {
                               atlasMask: request.atlasMask?.volume, scanMask: request.scanMask?.volume)
         let radius = max(10, ImagePreparation.radiusOfGyration(pyramid[searchSpacing].atlas, centre: atlasCentre))
         let finest = pyramid[p.levels.last!.spacingMM]
-        let before = Refinement.checkSimilarity(level: finest, atlasToScan: .identity, measure: p.limits.checkMeasure, threads: threads)
+        let before = Refinement.checkedSimilarity(level: finest, atlasToScan: .identity, measure: p.limits.checkMeasure, threads: threads).value
         let names = p.levels.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")
         let skippedNote = skipped.isEmpty ? ""
             : "; skipped \(skipped.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")), finer than the \(formatMM(Registration.coarserVoxelMM(scan: request.scan.grid, atlas: request.atlas.grid))) mm voxels"
@@ -148,7 +175,10 @@ extension Registration {
     /// The rotation search from the initialisation (never from a prediction); a usable
     /// prediction competes as one more candidate.
     static func search(_ s: Prepared, from initialisation: Affine, prediction: PredictionStage?,
-                       kind: SimilarityKind? = nil) -> SearchWinner {
+                       kind: SimilarityKind? = nil, reusing earlier: SearchWinner? = nil) -> SearchWinner {
+        // On the cross-contrast path the probe's search is this search; the prediction of a
+        // network trained on T1 scans does not compete there (it is still recorded and checked).
+        if let earlier, kind == nil { return earlier }
         var settings = s.settings
         if let kind { settings.initialisation.searchSimilarity = kind }
         let r = RotationSearch.run(level: s.searchLevel, atlasCentre: s.atlasCentre, scanCentre: s.scanCentre,
@@ -172,7 +202,7 @@ extension Registration {
 
     /// Refinement coarse to fine from `start` (skipped when `enabled` is false), then the checked
     /// similarity at the finest level and the protocol's quality flags.
-    static func refine(_ s: Prepared, from start: Affine, enabled: Bool, contrast: ContrastDecision? = nil,
+    static func refine(_ s: Prepared, from start: Affine, enabled: Bool,
                        progress: (@Sendable (String) -> Void)?) -> Refined {
         let p = s.settings
         var t = start
@@ -181,8 +211,7 @@ extension Registration {
         for level in p.levels where enabled {
             let clock = Stopwatch()
             let lr = p.learningRate * level.spacingMM / firstSpacing
-            let working = contrast?.crossContrastSimilarity == .mi ? s.pyramid[level.spacingMM].optimisingMutualInformation()
-                : s.pyramid[level.spacingMM]
+            let working = s.pyramid[level.spacingMM]
             let r = Refinement.run(level: working, start: t, centre: s.atlasCentre, radiusMM: s.radiusMM,
                                    model: p.transform, iterations: level.iterations, learningRate: lr, threads: s.threads)
             t = r.atlasToScan

@@ -208,6 +208,13 @@ struct Pyramid {
 
     subscript(spacing: Double) -> WorkingLevel { levels[spacing]! }
 
+    /// Every level optimising Mattes MI (the cross-contrast path).
+    func optimisingMutualInformation() -> Pyramid {
+        var p = self
+        p.levels = levels.mapValues { $0.optimisingMutualInformation() }
+        return p
+    }
+
     /// World bounding box (mm) of the atlas foreground, grown by 10 mm.
     static func foregroundBox(_ v: Volume) -> (min: SIMD3<Double>, max: SIMD3<Double>) {
         ImagePreparation.foregroundBox(v, threshold: foregroundThreshold, marginMM: 10)
