@@ -132,14 +132,15 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
     /// How refinement adapts to a scan of another contrast than the atlas (optional section).
     ///
     /// A probe first finds a start whatever the contrast (the translation search on
-    /// `translationSearchFeatures`, the rotation search scored on `searchSimilarity`); the global
-    /// NCC of that start with the atlas over the atlas's tissue tells whether scan and atlas share
-    /// a contrast (a T1 scan on a T1 atlas correlates strongly and positively; a T2, PD or EPI
-    /// scan does not). At or above `sameContrastMinNCC` the protocol's own pipeline runs as if the
-    /// section were absent; below it the probe's start is refined with `crossContrastSimilarity`
-    /// on every level. The decision and the NCC are recorded.
+    /// `translationSearchFeatures`, the rotation search scored on `searchSimilarity`). There, over
+    /// the atlas's tissue, the *linearity* — global NCC divided by the correlation ratio η —
+    /// tells whether the scan's intensities are a positive linear function of the atlas's (a T1
+    /// on a T1 atlas: 0.95–0.99 measured, misaligned or not) or some other function (T2
+    /// renderings 0.33–0.79, PD 0.46–0.86). At or above `sameContrastMinLinearity` the protocol's
+    /// own pipeline runs as if the section were absent; below it the probe's start is refined
+    /// with `crossContrastSimilarity` on every level. The decision and its figures are recorded.
     public struct ContrastSettings: Sendable, Codable, Equatable {
-        public var sameContrastMinNCC: Double
+        public var sameContrastMinLinearity: Double
         /// The measure every level optimises on the cross-contrast path (`mi`).
         public var crossContrastSimilarity: SimilarityKind
         /// The rotation search's measure on the cross-contrast path (optional key; default `mi`).
@@ -414,9 +415,9 @@ private struct ObjectReader {
         if o["contrast"] != nil {
             let c = try object(o, "contrast")
             let cr = nested("contrast")
-            try cr.checkKeys(c, allowed: ["sameContrastMinNCC", "crossContrastSimilarity", "searchSimilarity", "translationSearchFeatures"],
+            try cr.checkKeys(c, allowed: ["sameContrastMinLinearity", "crossContrastSimilarity", "searchSimilarity", "translationSearchFeatures"],
                              optional: ["searchSimilarity", "translationSearchFeatures"])
-            contrast = .init(sameContrastMinNCC: try cr.number(c, "sameContrastMinNCC", in: -1...1),
+            contrast = .init(sameContrastMinLinearity: try cr.number(c, "sameContrastMinLinearity", in: -1...1),
                              crossContrastSimilarity: try cr.choice(c, "crossContrastSimilarity", SimilarityKind.self),
                              searchSimilarity: c["searchSimilarity"] == nil ? .mi : try cr.choice(c, "searchSimilarity", SimilarityKind.self),
                              translationSearchFeatures: c["translationSearchFeatures"] == nil ? .both

@@ -55,14 +55,37 @@ extension Registration {
 
     /// Stage 5½ — whether scan and atlas share a contrast (``RegistrationProtocol/ContrastSettings``).
     public struct ContrastDecision: Sendable, Codable, Equatable {
-        /// Global NCC of the refinement start with the atlas at the search level, over the atlas's
+        /// Global NCC of the probe's start with the atlas at the search level, over the atlas's
         /// tissue (normalised intensity above 0.2).
         public var startNCC: Double
+        /// The correlation ratio η there (``correlationRatio(scan:atlas:weights:bins:)``).
+        public var correlationRatio: Double
+        /// `startNCC / correlationRatio`: how much of the dependence is a positive linear one;
+        /// compared with the protocol's `sameContrastMinLinearity`.
+        public var linearity: Double
         /// True when refinement optimised each level's own measure; false when it optimised
         /// the protocol's cross-contrast measure on every level.
         public var sameContrast: Bool
         /// The measure every level optimised when `sameContrast` is false.
         public var crossContrastSimilarity: SimilarityKind?
+    }
+
+    /// The correlation ratio η = √(1 − Σ_b W_b Var(scan | atlas bin b) / (W Var(scan))) over
+    /// `weights`, atlas intensities (on [0, 1]) in 32 bins: 1 when the scan is any function of
+    /// the atlas, 0 when the atlas says nothing of it (Roche et al. 1998; FLIRT's default cost).
+    static func correlationRatio(scan: [Float], atlas: [Float], weights: [Float], bins: Int = 32) -> Double {
+        var w = [Double](repeating: 0, count: bins), sx = w, sxx = w
+        for n in scan.indices where weights[n] > 0 {
+            let b = min(bins - 1, max(0, Int(atlas[n] * Float(bins))))
+            let x = Double(scan[n]), v = Double(weights[n])
+            w[b] += v; sx[b] += v * x; sxx[b] += v * x * x
+        }
+        let total = w.reduce(0, +), mean = sx.reduce(0, +) / max(total, 1e-12)
+        let variance = sxx.reduce(0, +) / max(total, 1e-12) - mean * mean
+        guard total > 0, variance > 1e-12 else { return 0 }
+        var within = 0.0
+        for b in 0..<bins where w[b] > 0 { within += sxx[b] - sx[b] * sx[b] / w[b] }
+        return max(0, 1 - within / (total * variance)).squareRoot()
     }
 
     /// Normalised atlas intensity above which a voxel counts as tissue for the contrast decision.
@@ -91,12 +114,18 @@ extension Registration {
         let start = winner?.atlasToScan ?? ini
         let level = s.searchLevel
         let tissue = zip(level.mask, level.atlas.voxels).map { m, a in a > contrastTissueThreshold ? m : 0 }
-        let ncc = GlobalNCC(threads: s.threads).prepare(atlas: level.atlas, mask: tissue)
-            .evaluate(warped: Refinement.warp(level, start, s.threads)).value
-        let same = ncc >= c.sameContrastMinNCC
-        progress?(same ? "same contrast as the atlas (NCC \(String(format: "%.2f", ncc)))"
-            : "another contrast than the atlas (NCC \(String(format: "%.2f", ncc))): \(c.crossContrastSimilarity.rawValue) on every level")
-        let decision = ContrastDecision(startNCC: ncc, sameContrast: same, crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
+        let warped = Refinement.warp(level, start, s.threads)
+        let ncc = GlobalNCC(threads: s.threads).prepare(atlas: level.atlas, mask: tissue).evaluate(warped: warped).value
+        // Linearity: NCC over the correlation ratio's root (η, how well any function of the atlas
+        // predicts the scan). A misaligned T1 lowers both; a T2 keeps η and loses NCC.
+        let eta = correlationRatio(scan: warped, atlas: level.atlas.voxels, weights: tissue)
+        let linearity = eta > 0 ? ncc / eta : 0
+        let same = linearity >= c.sameContrastMinLinearity
+        let figures = String(format: "NCC %.2f, correlation ratio %.2f, linearity %.2f", ncc, eta, linearity)
+        progress?(same ? "same contrast as the atlas (\(figures))"
+            : "another contrast than the atlas (\(figures)): \(c.crossContrastSimilarity.rawValue) on every level")
+        let decision = ContrastDecision(startNCC: ncc, correlationRatio: eta, linearity: linearity, sameContrast: same,
+                                        crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
         return ContrastProbe(decision: decision, path: cross, initialisation: ini, searchWinner: winner)
     }
 

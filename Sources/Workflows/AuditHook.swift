@@ -26,7 +26,7 @@ import VolumeCore
 /// - `similarity` `{measure, before, after}`, `iterations` (total), `levels` (each with the
 ///   `similarityMeasure` it optimised), `timingsSeconds`,
 ///   `threads`, `seed` (null: the pipeline draws no random numbers), `flags` (quality flag names);
-/// - `contrast` `{startNCC, sameContrast, crossContrastSimilarity}` when the protocol decides
+/// - `contrast` `{startNCC, correlationRatio, linearity, sameContrast, crossContrastSimilarity}` when the protocol decides
 ///   from the images whether the scan shares the atlas's contrast;
 /// - `apply` `{inverse, interpolation, format}` for apply records;
 /// - `outputs`: `[{role, path, sha256}]` — the files `audit verify` re-hashes;
@@ -170,7 +170,8 @@ public enum AuditHook {
         })
         p["rotationCandidatesTried"] = .int(Int64(r.rotationCandidatesTried))
         if let c = r.contrast {
-            p["contrast"] = ["startNCC": .number(c.startNCC), "sameContrast": .bool(c.sameContrast),
+            p["contrast"] = ["startNCC": .number(c.startNCC), "correlationRatio": .number(c.correlationRatio),
+                             "linearity": .number(c.linearity), "sameContrast": .bool(c.sameContrast),
                              "crossContrastSimilarity": .optional(c.crossContrastSimilarity?.rawValue)]
         }
         p["timingsSeconds"] = .object(r.timingsSeconds.mapValues(AuditValue.number))
