@@ -64,9 +64,10 @@ struct AlignJobTests {
         let warped = try NIfTIReader.readHeader(outcome.outputs["warped"]!)
         #expect(warped.gridDims == c.atlasGrid.dims)
         #expect(Affine.maxAbsDifference(warped.voxelToWorld, c.atlasGrid.voxelToWorld) < 1e-4)
-        // Input hashes are recorded.
-        #expect(outcome.record.scan.sha256.count == 64)
-        #expect(outcome.record.protocolUsed.sha256.count == 64)
+        // Input hashes are recorded: the SHA-256 of each file's bytes (checked against coreutils).
+        #expect(outcome.record.scan.sha256 == (try referenceSHA256(ofFile: c.scanPath)))
+        #expect(outcome.record.atlas.sha256 == (try referenceSHA256(ofFile: c.atlasPath)))
+        #expect(outcome.record.protocolUsed.sha256 == (try referenceSHA256(ofFile: c.protocolPath)))
     }
 
     @Test func everyTransformFileReproducesTheWarpedScanThroughApply() throws {
