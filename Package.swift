@@ -31,8 +31,14 @@ let package = Package(
         // The optimiser seam (AdamW, schedules) shared by refinement and training; no dependencies.
         .target(name: "Optimization"),
 
-        // Core types: volume, grid, affine, decomposition.
-        .target(name: "VolumeCore", dependencies: ["CMalloc"]),
+        // Thread policy and the parallel helpers (chunks, map); no dependencies (AuditLog uses them too).
+        .target(name: "Parallelism"),
+
+        // The JSON value and parser, the canonical and the stable encodings; no dependencies (AuditLog uses them too).
+        .target(name: "JSONCore"),
+
+        // Core types: volume, grid, affine, decomposition (re-exports Parallelism and JSONCore).
+        .target(name: "VolumeCore", dependencies: ["CMalloc", "Parallelism", "JSONCore"]),
 
         // Kernels and IO.
         .target(name: "NIfTIIO", dependencies: ["VolumeCore", "CNIfTI"], swiftSettings: niftiInclude),
@@ -43,7 +49,7 @@ let package = Package(
         .target(name: "Network", dependencies: ["VolumeCore", "CBLAS", "Hashing"]),
 
         // Audit log (knows nothing of imaging) and quick-look images for review.
-        .target(name: "AuditLog", dependencies: ["Hashing"]),
+        .target(name: "AuditLog", dependencies: ["Hashing", "Parallelism", "JSONCore"]),
         .target(name: "QuickLook", dependencies: ["VolumeCore", "CPNG"]),
 
         // Unsupervised training of the localization network against an atlas.

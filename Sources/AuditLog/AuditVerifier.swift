@@ -1,5 +1,6 @@
 import Foundation
 import Hashing
+import Parallelism
 
 /// One thing wrong with an audit log, at a line.
 public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
@@ -138,7 +139,8 @@ public enum AuditVerifier {
         var records: [AuditRecord] = []
         var intact = 0
         // The expensive part (re-encoding and hashing each record, checking its signature) on all cores.
-        let rehashed: [(own: String, source: String?, signature: SignatureCheck)?] = lines.parallelMap { line in
+        let rehashed: [(own: String, source: String?, signature: SignatureCheck)?] = parallelMap(lines.count, threads: ThreadPolicy.defaultThreadCount) { n in
+            let line = lines[n]
             guard line.complete, case .success(let r) = line.record else { return nil }
             let own = r.recomputedHash
             return (own, r.recomputedSourceHash, own == r.hash ? checkSignature(r, trustedKeys) : .notChecked)

@@ -98,9 +98,7 @@ public struct ModelFile: Codable, Sendable {
 
     /// JSON text (sorted keys; tensors last is not guaranteed by JSON, readers must not care).
     public func encoded() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try e.encode(self)
+        try StableJSON.encode(self, pretty: false)
     }
 
     /// Writes the model atomically.

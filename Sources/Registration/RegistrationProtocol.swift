@@ -215,9 +215,7 @@ extension RegistrationProtocol {
 
     /// Canonical JSON of the protocol (sorted keys), used for hashing and records.
     public func canonicalJSON() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return try e.encode(self)
+        try StableJSON.encode(self)
     }
 }
 

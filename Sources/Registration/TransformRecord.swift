@@ -131,9 +131,7 @@ public struct TransformRecord: Codable, Sendable {
 
     /// Pretty JSON with sorted keys.
     public func encoded() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try e.encode(self)
+        try StableJSON.encode(self)
     }
 
     /// Reads `atlasToScan` from a stnreg transform JSON, checking the format marker and the matrix.

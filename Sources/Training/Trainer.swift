@@ -191,12 +191,12 @@ public final class Trainer {
     @discardableResult
     public func run(report: (LossPoint) -> Void, checkpoint: (TrainingState) throws -> Void,
                     shouldStop: () -> Bool) throws -> TrainingState {
-        let begin = DispatchTime.now().uptimeNanoseconds
+        let clock = Stopwatch()
         while state.step < configuration.steps {
             if shouldStop() { break }
             let loss = try step()
             var point = LossPoint(step: state.step, loss: loss, validationLoss: nil, curriculum: state.curriculum,
-                                  seconds: Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9)
+                                  seconds: clock.total)
             if state.step % configuration.validationEvery == 0 || state.step == configuration.steps {
                 let v = validationLoss()
                 point.validationLoss = v

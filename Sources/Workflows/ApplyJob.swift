@@ -57,7 +57,7 @@ public struct ApplyJob: Sendable {
         let scanGrid = inverse ? reference.grid : movingImage.grid
         let t = try ApplyJob.readTransform(transformPath, format: format, atlasGrid: atlasGrid, scanGrid: scanGrid)
         guard let tInverse = t.inverse else {
-            throw AlignError("\(transformPath): the transform is singular; it cannot be applied")
+            throw ApplyError("\(transformPath): the transform is singular; it cannot be applied")
         }
         let pull = inverse ? tInverse : t
         var frames: [Volume] = []

@@ -52,9 +52,9 @@ public enum AuditHook {
             try AuditLogFile(path: log).append(payload, signer: signer)
         } catch {
             if let failure {
-                throw AlignError("\(failure); and the failure could not be recorded in the audit log: \(error)")
+                throw AuditAppendError("\(failure); and the failure could not be recorded in the audit log: \(error)")
             }
-            throw AlignError("the outputs were written but the audit record was not: \(error)")
+            throw AuditAppendError("the outputs were written but the audit record was not: \(error)")
         }
     }
 
@@ -65,7 +65,7 @@ public enum AuditHook {
         return [
             "schema": .string(schemaName), "schemaVersion": .int(Int64(schemaVersion)),
             "id": .string(UUID().uuidString.lowercased()),
-            "time": .string(utcTime()),
+            "time": .string(UTCTime.string(.milliseconds)),
             "tool": ["name": "stnreg", "version": .string(STNRegBuild.version)],
             "command": .string(command),
             "commandLine": .array(commandLine.map(AuditValue.string)),
@@ -78,14 +78,6 @@ public enum AuditHook {
             "iterations": nil, "levels": [], "timingsSeconds": [:],
             "threads": nil, "seed": nil, "flags": [],
         ]
-    }
-
-    /// UTC, ISO 8601 with milliseconds (sorts as text in time order).
-    static func utcTime(_ date: Date = Date()) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: date)
     }
 
     static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
@@ -110,9 +102,8 @@ public enum AuditHook {
     }
 
     static func outputs(_ byRole: [String: String]) throws -> AuditValue {
-        .array(try byRole.keys.sorted().map { role in
-            let p = byRole[role]!
-            return ["role": .string(role), "path": .string(absolute(p)), "sha256": .string(try SHA256.hex(ofFile: p))]
+        .array(try byRole.sorted { $0.key < $1.key }.map { role, p in
+            ["role": .string(role), "path": .string(absolute(p)), "sha256": .string(try SHA256.hex(ofFile: p))]
         })
     }
 
@@ -175,7 +166,7 @@ public enum AuditHook {
         p["timingsSeconds"] = .object(r.timingsSeconds.mapValues(AuditValue.number))
         p["threads"] = .int(Int64(r.threads))
         p["flags"] = .array(r.flags.map { .string($0.rawValue) })
-        p["outputs"] = try outputs(outcome.outputs)
+        p["outputs"] = try outputs(outcome.outputs.byRole)
         p["nonFinite"] = nonFiniteValue(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
     }

@@ -1,6 +1,7 @@
 import AuditLog
 import Foundation
 import NIfTIIO
+import VolumeCore
 
 /// Runs one batch item: skipped when ``BatchResume`` finds it done, else read, registered as a
 /// scan (``AlignJob``) or a series (``SeriesJob``), and recorded — on failure too. Shared,
@@ -13,10 +14,10 @@ struct BatchItemRunner: Sendable {
     let threads: Int
 
     func run(_ item: BatchJob.Item) -> BatchJob.ItemResult {
-        let clock = DispatchTime.now().uptimeNanoseconds
-        func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
+        let clock = Stopwatch()
+        func seconds() -> Double { clock.total }
         var result = BatchJob.ItemResult(item: item, status: .done, kind: nil, frames: nil, similarityAfter: nil, flags: [],
-                                         message: nil, seconds: 0, outputs: [:])
+                                         message: nil, seconds: 0, outputs: .init())
         if !job.force, let reason = resume.doneBefore(item) {
             result.status = .skipped
             result.message = reason
@@ -35,7 +36,7 @@ struct BatchItemRunner: Sendable {
             result.kind = "scan"
             result.frames = 1
             if job.toFrame != nil {
-                let e = AlignError("\(item.input): a 3D scan; --to-frame registers the frames of 4D series, so this item has nothing to do")
+                let e = BatchError("\(item.input): a 3D scan; --to-frame registers the frames of 4D series, so this item has nothing to do")
                 return fail(&result, kind: "scan", error: e, seconds: seconds(), batch: batchValue("scan"))
             }
             runScan(item, into: &result, batch: batchValue("scan"))
@@ -59,7 +60,7 @@ struct BatchItemRunner: Sendable {
             let bad = outcome.record.flags.filter(\.isFailure)
             result.similarityAfter = outcome.record.similarityAfter
             result.flags = outcome.record.flags.map(\.rawValue)
-            result.outputs = ["warped": outcome.outputs["warped"]!, "transform": outcome.outputs["transform"]!]
+            result.outputs = .init(warped: outcome.outputs.warped, transform: outcome.outputs.transform)
             if !bad.isEmpty {
                 let e = "quality check failed: \(bad.map(\.rawValue).joined(separator: ", ")) (outputs written for review)"
                 p["status"] = "failed"
@@ -88,7 +89,7 @@ struct BatchItemRunner: Sendable {
             p["batch"] = batch
             result.similarityAfter = outcome.frames.map(\.similarityAfter).min()
             result.flags = Array(Set(outcome.frames.flatMap { $0.flags.map(\.rawValue) })).sorted()
-            result.outputs = ["warped": outcome.outputs["warped"]!, "transform": outcome.outputs["transforms"]!]
+            result.outputs = .init(warped: outcome.outputs[.warped], transform: outcome.outputs[.transforms])
             let bad = outcome.failedFrames
             if !bad.isEmpty {
                 let e = "quality check failed on \(bad.count) of \(frames) frames: "

@@ -50,7 +50,7 @@ extension BatchJob {
         p["timingsSeconds"] = ["wall": .number(outcome.seconds)]
         p["threads"] = .int(Int64(job.threads))
         p["flags"] = .array(Array(Set(outcome.frames.flatMap { $0.flags.map(\.rawValue) })).sorted().map(AuditValue.string))
-        p["outputs"] = try AuditHook.outputs(outcome.outputs)
+        p["outputs"] = try AuditHook.outputs(outcome.outputs.byRole)
         p["nonFinite"] = AuditHook.nonFiniteValue(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
     }

@@ -127,7 +127,9 @@ func say(_ text: String, terminator: String = "\n") {
     FileHandle.standardOutput.write(Data((text + terminator).utf8))
 }
 
-func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+/// Seconds since the fuzzer started (differences of it time the runs).
+let processClock = Stopwatch()
+func now() -> Double { processClock.total }
 
 func startWatchdog(_ p: Progress, hang: Double, save: String?) {
     let t = Thread {
