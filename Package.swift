@@ -78,6 +78,7 @@ let package = Package(
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["VolumeCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"]),
         .testTarget(name: "VolumeCoreTests", dependencies: ["VolumeCore", "TestSupport"]),
         .testTarget(name: "NIfTIIOTests", dependencies: ["NIfTIIO", "VolumeCore", "TestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "VolumeCore", "TestSupport"]),

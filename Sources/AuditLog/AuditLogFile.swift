@@ -161,7 +161,7 @@ public struct AuditLogFile: Sendable {
         let value: AuditValue
         do {
             value = try JSONLineParser.parse(bytes)
-        } catch let e as JSONLineParser.SyntaxError {
+        } catch let e as JSONSyntaxError {
             return .failure(AuditLogError(path: path, line: number, problem: "not valid JSON (\(e))"))
         } catch {
             return .failure(AuditLogError(path: path, line: number, problem: "not valid JSON (\(error))"))

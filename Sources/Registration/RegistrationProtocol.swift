@@ -238,7 +238,7 @@ private struct ObjectReader {
     }
 
     func number(_ obj: [String: JSONValue], _ key: String, in range: ClosedRange<Double>) throws -> Double {
-        guard case .number(let v)? = obj[key] else {
+        guard let v = obj[key]?.number else {
             throw fail(key, "expected a number, found \(obj[key]?.typeName ?? "nothing")")
         }
         guard v.isFinite, range.contains(v) else {
@@ -299,7 +299,7 @@ private struct ObjectReader {
             throw fail("version", "this stnreg reads protocol version \(RegistrationProtocol.currentVersion), the file is version \(version); upgrade stnreg or convert the file")
         }
         let pct = try array(o, "intensityPercentiles")
-        guard pct.count == 2, case .number(let lo) = pct[0], case .number(let hi) = pct[1],
+        guard pct.count == 2, let lo = pct[0].number, let hi = pct[1].number,
               lo >= 0, hi <= 100, lo < hi else {
             throw fail("intensityPercentiles", "expected two numbers [low, high] with 0 ≤ low < high ≤ 100")
         }
@@ -356,7 +356,7 @@ private struct ObjectReader {
             let channels = try nr.array(n, "blockChannels")
             var blocks: [Int] = []
             for (i, c) in channels.enumerated() {
-                guard case .number(let v) = c, v == v.rounded(), v >= 1, v <= 256 else {
+                guard let v = c.number, v == v.rounded(), v >= 1, v <= 256 else {
                     throw nr.fail("blockChannels[\(i)]", "expected a whole number from 1 to 256")
                 }
                 blocks.append(Int(v))

@@ -150,7 +150,7 @@ public struct TransformRecord: Codable, Sendable {
         guard case .string(let f)? = o["format"], f == formatName else {
             throw TransformRecordError(path: path, problem: "key 'format': expected \"\(formatName)\" (is this a stnreg transform file?)")
         }
-        guard case .number(let v)? = o["version"], v == Double(currentVersion) else {
+        guard let v = o["version"]?.number, v == Double(currentVersion) else {
             throw TransformRecordError(path: path, problem: "key 'version': this stnreg reads version \(currentVersion)")
         }
         guard case .array(let rows)? = o["atlasToScan"], rows.count == 4 else {
@@ -162,7 +162,7 @@ public struct TransformRecord: Codable, Sendable {
                 throw TransformRecordError(path: path, problem: "key 'atlasToScan' row \(r): expected 4 numbers")
             }
             for (c, item) in items.enumerated() {
-                guard case .number(let x) = item, x.isFinite else {
+                guard let x = item.number, x.isFinite else {
                     throw TransformRecordError(path: path, problem: "key 'atlasToScan' row \(r) column \(c): expected a finite number")
                 }
                 e.append(x)
