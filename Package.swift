@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["VolumeCore", "Sampling", "Similarity", "Network", "Optimization"]),
 
         // Registration pipeline: initialisation, search, refinement, protocols.
-        .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT", "Network", "Optimization"]),
+        .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT", "Network", "Optimization", "TransformIO"]),
 
         // Whole jobs (align, apply): read, run, write every output atomically. No printing.
         .target(name: "Workflows", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Training", "Network", "Hashing", "AuditLog", "QuickLook"]),
@@ -97,7 +97,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NIfTIIO", "Network", "Optimization", "Sampling", "VolumeCore", "TestSupport"]),
-        .testTarget(name: "BatchTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "AuditLog", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "BatchTests", dependencies: ["Workflows", "Registration", "TransformIO", "NIfTIIO", "AuditLog", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )

@@ -55,3 +55,17 @@ struct AuditFixtureTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == (try Data(contentsOf: URL(fileURLWithPath: Self.folder + "/colin_itk.tfm"))))
     }
 }
+
+extension AuditFixtureTests {
+    /// The record's transform exported as stnreg's JSON reads back (through apply's reader) to
+    /// the matrix the align wrote.
+    @Test func showExportsTheOldRecordAsStnregJSON() throws {
+        let out = temporaryFolder() + "/exported.json"
+        let r = try runStnreg(["audit", "show", "line:2", "--log", Self.folder + "/align-apply.jsonl", "--export", out, "--format", "stnreg"])
+        #expect(r.status == 0, "\(r.err)")
+        let exported = try JSONLineParser.parse(try String(contentsOfFile: out, encoding: .utf8))
+        #expect(exported["format"] == "stnreg-transform")
+        let record = try AuditLogFile(path: Self.folder + "/align-apply.jsonl").readRecords()[1]
+        #expect(exported["atlasToScan"] == record.fields["atlasToScan"])
+    }
+}

@@ -175,8 +175,9 @@ struct HelpTextTests {
           --inverse               Apply the inverse transform (atlas space → scan
                                   space).
           --format <format>       Transform format when it cannot be told from the
-                                  file: itkText, antsMat, fsl, niftyReg, lta. (values:
-                                  itkText, antsMat, fsl, niftyReg, lta)
+                                  file: stnreg (its JSON), itkText, antsMat, fsl,
+                                  niftyReg, lta. (values: itkText, antsMat, fsl,
+                                  niftyReg, lta, stnreg)
           --threads <threads>     Threads to use (default: all cores). Results are
                                   identical for any value.
           --audit-log <audit-log> Audit log to append this run's record to (default:
@@ -399,8 +400,9 @@ struct HelpTextTests {
                                   folder). (default: stnreg-audit.jsonl)
           --export <export>       Write the record's transform to this file.
           --format <format>       Format of --export: itkText, antsMat, fsl, niftyReg,
-                                  lta (FSL and LTA read the recorded input headers).
-                                  (values: itkText, antsMat, fsl, niftyReg, lta)
+                                  lta, stnreg (its JSON: the transform only; FSL and
+                                  LTA read the recorded input headers). (values:
+                                  itkText, antsMat, fsl, niftyReg, lta, stnreg)
           --version               Show the version.
           -h, --help              Show help information.
 

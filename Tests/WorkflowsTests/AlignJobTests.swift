@@ -58,7 +58,7 @@ struct AlignJobTests {
         let err = Affine.maxAbsDifference(outcome.record.atlasToScan, c.truth)
         #expect(err < 0.05, "max entry error \(err)")
         // The JSON record reads back to the same transform.
-        let back = try TransformRecord.readAtlasToScan(path: outcome.outputs[.transform])
+        let back = try TransformFile.read(path: outcome.outputs[.transform])
         #expect(Affine.maxAbsDifference(back, outcome.record.atlasToScan) < 1e-12)
         // The warped output is on the atlas grid.
         let warped = try NIfTIReader.readHeader(outcome.outputs[.warped])
