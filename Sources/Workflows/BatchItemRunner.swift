@@ -36,7 +36,7 @@ struct BatchItemRunner: Sendable {
             result.kind = "scan"
             result.frames = 1
             if job.toFrame != nil {
-                let e = BatchError("\(item.input): a 3D scan; --to-frame registers the frames of 4D series, so this item has nothing to do")
+                let e = BatchJob.BatchError("\(item.input): a 3D scan; --to-frame registers the frames of 4D series, so this item has nothing to do")
                 return fail(&result, kind: "scan", error: e, seconds: seconds(), batch: batchValue("scan"))
             }
             runScan(item, into: &result, batch: batchValue("scan"))

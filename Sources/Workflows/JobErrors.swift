@@ -1,6 +1,7 @@
 /// The errors of the jobs: one type per job, each a message that names the file and the
 /// problem (and how to go on). Errors of the layers below (NIfTIError, TransformFileError, …)
-/// pass through unchanged.
+/// pass through unchanged. A batch throws ``BatchJob/BatchError`` (beside BatchJob, which
+/// tests and callers name as such).
 
 /// `stnreg align` (and a registration stage of a series frame) cannot go on.
 public struct AlignError: Error, CustomStringConvertible, Equatable {
@@ -22,12 +23,6 @@ public struct TrainError: Error, CustomStringConvertible, Equatable {
 
 /// A 4D series (``SeriesJob``) cannot be registered.
 public struct SeriesError: Error, CustomStringConvertible, Equatable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// A batch item cannot be run (e.g. a 3D scan with `--to-frame`).
-public struct BatchError: Error, CustomStringConvertible, Equatable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
