@@ -118,8 +118,10 @@ public struct SeriesJob: Sendable {
             throw AtomicFile.WriteError(path: prefix, reason: "the output folder \(folder) does not exist; create it or choose another output folder")
         }
 
-        let (settings, protocolPath) = try ProtocolLocator.load(effectiveProtocol)
-        let protocolRef = TransformRecord.ProtocolRef(name: settings.name, path: protocolPath, sha256: try SHA256.hex(ofFile: protocolPath))
+        let (settings, protocolPath, protocolBytes) = try ProtocolLocator.loadWithBytes(effectiveProtocol)
+        // The protocol as used: the hash of the bytes parsed, the limits the check applies.
+        let protocolRef = TransformRecord.ProtocolRef(name: settings.name, path: protocolPath, sha256: SHA256.hex(protocolBytes),
+                                                      limits: settings.limits)
         let image = try AlignJob.read(seriesPath, nonFinite: nonFinite)
         guard image.frameCount > 1 else {
             throw SeriesError("\(seriesPath): has 1 frame; a series needs several (register a 3D scan to an atlas instead)")
