@@ -83,8 +83,8 @@ public enum AuditHook {
     }
 
     /// The outputs, sorted by role, each with the SHA-256 of the file as written.
-    static func outputs(_ byRole: [String: String]) throws -> [AuditRecordPayload.OutputEntry] {
-        try byRole.sorted { $0.key < $1.key }.map { role, p in
+    static func outputs(_ files: [(role: AuditRecordPayload.OutputRole, path: String)]) throws -> [AuditRecordPayload.OutputEntry] {
+        try files.sorted { $0.role.rawValue < $1.role.rawValue }.map { role, p in
             .init(role: role, path: absolute(p), sha256: try SHA256.hex(ofFile: p))
         }
     }
@@ -119,7 +119,7 @@ public enum AuditHook {
         p.timingsSeconds = r.timingsSeconds
         p.threads = r.threads
         p.flags = r.flags
-        p.outputs = try outputs(outcome.outputs.byRole)
+        p.outputs = try outputs(outcome.outputs.all.map { ($0.role.auditRole, $0.path) })
         p.nonFinite = .init(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
     }
@@ -141,7 +141,7 @@ public enum AuditHook {
     public static func applyRecord(job: ApplyJob, atlasToScan t: Affine, commandLine: [String]) throws -> AuditRecordPayload {
         var p = applyPayload(job, commandLine: commandLine)
         p.atlasToScan = t
-        p.outputs = try outputs(["resampled": job.outputPath])
+        p.outputs = try outputs([(.resampled, job.outputPath)])
         return p
     }
 

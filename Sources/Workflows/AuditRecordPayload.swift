@@ -18,6 +18,12 @@ public struct AuditRecordPayload: Encodable, Sendable {
     public enum Command: String, Encodable, Sendable { case align, apply, series }
     public enum Status: String, Encodable, Sendable { case ok, failed }
     public enum InputRole: String, Encodable, Sendable { case scan, atlas, transform, moving, reference }
+    /// An output's role: align's (``AlignOutputs``), a series' (``SeriesOutputs``), apply's `resampled`.
+    public enum OutputRole: String, Encodable, Sendable {
+        case warped, transform, itk, ants, fsl, niftyreg, lta
+        case transforms, motionCSV, motionPlot
+        case resampled
+    }
 
     /// `{name: "stnreg", version}`.
     public struct Tool: Encodable, Sendable {
@@ -95,7 +101,7 @@ public struct AuditRecordPayload: Encodable, Sendable {
 
     /// `{role, path, sha256}`: a file `audit verify` re-hashes.
     public struct OutputEntry: Encodable, Sendable {
-        public var role: String
+        public var role: OutputRole
         public var path: String
         public var sha256: String
     }

@@ -40,7 +40,7 @@ extension BatchJob {
         p.timingsSeconds = ["wall": outcome.seconds]
         p.threads = job.threads
         p.flags = Set(outcome.frames.flatMap(\.flags)).sorted { $0.rawValue < $1.rawValue }
-        p.outputs = try AuditHook.outputs(outcome.outputs.byRole)
+        p.outputs = try AuditHook.outputs(outcome.outputs.all.map { ($0.role.auditRole, $0.path) })
         p.nonFinite = .init(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
     }

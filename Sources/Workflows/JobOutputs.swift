@@ -65,3 +65,30 @@ public struct SeriesOutputs: Sendable, Equatable {
         Dictionary(uniqueKeysWithValues: all.map { ($0.role.rawValue, $0.path) })
     }
 }
+
+extension AlignOutputs.Role {
+    /// The role in the audit record.
+    public var auditRole: AuditRecordPayload.OutputRole {
+        switch self {
+        case .warped: .warped
+        case .transform: .transform
+        case .itk: .itk
+        case .ants: .ants
+        case .fsl: .fsl
+        case .niftyreg: .niftyreg
+        case .lta: .lta
+        }
+    }
+}
+
+extension SeriesOutputs.Role {
+    /// The role in the audit record.
+    public var auditRole: AuditRecordPayload.OutputRole {
+        switch self {
+        case .warped: .warped
+        case .transforms: .transforms
+        case .motionCSV: .motionCSV
+        case .motionPlot: .motionPlot
+        }
+    }
+}
