@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "TransformIOTests", dependencies: ["TransformIO", "VolumeCore", "NIfTIIO", "Sampling", "TestSupport"]),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Network", "NIfTIIO", "Sampling", "Similarity", "VolumeCore", "TestSupport"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing", "TestSupport"]),
-        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "AuditLog", "Registration", "NIfTIIO", "TransformIO", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "AuditLog", "Network", "Registration", "NIfTIIO", "TransformIO", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Optimization", "VolumeCore", "TestSupport"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization"]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "Hashing", "TestSupport"]),

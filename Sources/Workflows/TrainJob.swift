@@ -48,8 +48,8 @@ public struct TrainJob: Sendable {
     public var csvPath: String { stem + ".losses.csv" }
     public var plotPath: String { stem + ".losses.png" }
 
-    /// The training configuration from the protocol's `network` section and the overrides.
-    public static func configuration(_ n: RegistrationProtocol.NetworkSettings, steps: Int?, seed: UInt64?, percentiles: [Double]) -> TrainingConfiguration {
+    /// The training configuration from the protocol's `training` section and the overrides.
+    public static func configuration(_ n: RegistrationProtocol.TrainingSettings, steps: Int?, seed: UInt64?, percentiles: [Double]) -> TrainingConfiguration {
         TrainingConfiguration(
             architecture: NetworkArchitecture(gridSize: n.gridSize, inputChannels: 2, blockChannels: n.blockChannels,
                                               convolutionsPerBlock: n.convolutionsPerBlock, normalization: .group(groups: 4),
@@ -75,8 +75,8 @@ public struct TrainJob: Sendable {
         for out in [outputPath, checkpointPath, csvPath, plotPath] { try AtomicFile.refuseInputs(out, inputs) }
         guard !scanPaths.isEmpty else { throw TrainError("no training scans given (--scans)") }
         let (settings, protocolPath) = try ProtocolLocator.load(protocolName)
-        guard let n = settings.network else {
-            throw TrainError("\(protocolPath): the protocol has no 'network' section; choose a protocol that defines the network to train")
+        guard let n = settings.training else {
+            throw TrainError("\(protocolPath): the protocol has no 'training' section; choose a protocol that says how to train the network")
         }
         let config = TrainJob.configuration(n, steps: steps, seed: seed, percentiles: settings.intensityPercentiles)
         let atlas = try NIfTIReader.readVolume(atlasPath)

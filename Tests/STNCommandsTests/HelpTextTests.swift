@@ -199,7 +199,7 @@ struct HelpTextTests {
         labels needed).
 
         Each step perturbs training scans by random affines (ranges from the protocol's
-        network section, widened by a curriculum), predicts, warps and minimises −NCC
+        training section, widened by a curriculum), predicts, warps and minimises −NCC
         with the atlas. The progress line shows the validation −NCC and the validation
         TRE (mm) after 1–4 recurrent applications. Writes MODEL,
         MODEL-stem.checkpoint.json, .losses.csv and .losses.png. Ctrl-C stops cleanly
@@ -217,8 +217,8 @@ struct HelpTextTests {
                                   Held-out validation scans (default: the last training
                                   scan is held out when there are several).
           -o, --output <output>   Model file to write (e.g. Protocols/my.stnmodel).
-          --protocol <protocol>   Protocol whose 'network' section defines the network
-                                  and training (default: brain-affine).
+          --protocol <protocol>   Protocol whose 'training' section defines the network
+                                  and its training (default: brain-affine).
           --steps <steps>         Training steps (default: the protocol's trainSteps).
           --seed <seed>           Random seed (default: the protocol's trainSeed).
           --resume                Continue from the checkpoint beside the output.
