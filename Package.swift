@@ -31,8 +31,14 @@ let package = Package(
         // The optimiser seam (AdamW, schedules) shared by refinement and training; no dependencies.
         .target(name: "Optimization"),
 
-        // Core types: volume, grid, affine, decomposition.
-        .target(name: "VolumeCore", dependencies: ["CMalloc"]),
+        // Thread policy and the parallel helpers (chunks, map); no dependencies (AuditLog uses them too).
+        .target(name: "Parallelism"),
+
+        // The JSON value and parser, the canonical and the stable encodings; no dependencies (AuditLog uses them too).
+        .target(name: "JSONCore"),
+
+        // Core types: volume, grid, affine, decomposition (re-exports Parallelism and JSONCore).
+        .target(name: "VolumeCore", dependencies: ["CMalloc", "Parallelism", "JSONCore"]),
 
         // Kernels and IO.
         .target(name: "NIfTIIO", dependencies: ["VolumeCore", "CNIfTI"], swiftSettings: niftiInclude),
@@ -43,14 +49,14 @@ let package = Package(
         .target(name: "Network", dependencies: ["VolumeCore", "CBLAS", "Hashing"]),
 
         // Audit log (knows nothing of imaging) and quick-look images for review.
-        .target(name: "AuditLog", dependencies: ["Hashing"]),
+        .target(name: "AuditLog", dependencies: ["Hashing", "Parallelism", "JSONCore"]),
         .target(name: "QuickLook", dependencies: ["VolumeCore", "CPNG"]),
 
         // Unsupervised training of the localization network against an atlas.
         .target(name: "Training", dependencies: ["VolumeCore", "Sampling", "Similarity", "Network", "Optimization"]),
 
         // Registration pipeline: initialisation, search, refinement, protocols.
-        .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT", "Network", "Optimization"]),
+        .target(name: "Registration", dependencies: ["VolumeCore", "Sampling", "Similarity", "FFT", "Network", "Optimization", "TransformIO"]),
 
         // Whole jobs (align, apply): read, run, write every output atomically. No printing.
         .target(name: "Workflows", dependencies: ["VolumeCore", "NIfTIIO", "Sampling", "TransformIO", "Registration", "Training", "Network", "Hashing", "AuditLog", "QuickLook"]),
@@ -72,6 +78,7 @@ let package = Package(
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["VolumeCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"]),
         .testTarget(name: "VolumeCoreTests", dependencies: ["VolumeCore", "TestSupport"]),
         .testTarget(name: "NIfTIIOTests", dependencies: ["NIfTIIO", "VolumeCore", "TestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "VolumeCore", "TestSupport"]),
@@ -80,7 +87,7 @@ let package = Package(
         .testTarget(name: "TransformIOTests", dependencies: ["TransformIO", "VolumeCore", "NIfTIIO", "Sampling", "TestSupport"]),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Network", "NIfTIIO", "Sampling", "Similarity", "VolumeCore", "TestSupport"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing", "TestSupport"]),
-        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "TransformIO", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "AuditLog", "Network", "Registration", "NIfTIIO", "TransformIO", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Optimization", "VolumeCore", "TestSupport"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization"]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "Hashing", "TestSupport"]),
@@ -90,7 +97,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NIfTIIO", "Network", "Optimization", "Sampling", "VolumeCore", "TestSupport"]),
-        .testTarget(name: "BatchTests", dependencies: ["Workflows", "Registration", "NIfTIIO", "AuditLog", "Sampling", "VolumeCore", "TestSupport"]),
+        .testTarget(name: "BatchTests", dependencies: ["Workflows", "Registration", "TransformIO", "NIfTIIO", "AuditLog", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "STNCommandsTests", dependencies: ["STNCommands", "NIfTIIO", "VolumeCore", "TestSupport"]),
     ]
 )

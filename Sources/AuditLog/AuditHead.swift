@@ -1,5 +1,6 @@
 import Foundation
 import Hashing
+import JSONCore
 
 /// A small signed statement of what a log held at one moment, to keep where the log's writer
 /// cannot change it (Certificate Transparency's signed tree head, for a hash chain).
@@ -57,7 +58,7 @@ public struct AuditHead: Sendable, Equatable {
     /// The head of `records` (a whole log, in order), signed by `signer` when given.
     public static func of(_ records: [AuditRecord], time: Date = Date(), signer: AuditSigner?) throws -> AuditHead {
         var head = AuditHead(records: records.count, lastHash: records.last?.hash ?? AuditChain.genesis,
-                             time: utcTime(time), keyID: signer?.keyID, shards: shardChains(records))
+                             time: UTCTime.string(.milliseconds, at: time), keyID: signer?.keyID, shards: shardChains(records))
         if let signer { head.signature = try signer.sign(head.signedMessage) }
         return head
     }
@@ -226,11 +227,4 @@ public struct AuditHead: Sendable, Equatable {
         }
     }
 
-    /// UTC, ISO 8601 with milliseconds.
-    static func utcTime(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: date)
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Parallelism
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -140,8 +141,9 @@ public struct AuditLogFile: Sendable {
             start = (end ?? bytes.count) + 1
         }
         let path = self.path
-        return pieces.parallelMap { p in
-            Line(number: p.number, bytes: p.bytes, complete: p.complete, record: AuditLogFile.record(p.bytes, number: p.number, path: path))
+        return parallelMap(pieces.count, threads: ThreadPolicy.defaultThreadCount) { n in
+            let p = pieces[n]
+            return Line(number: p.number, bytes: p.bytes, complete: p.complete, record: AuditLogFile.record(p.bytes, number: p.number, path: path))
         }
     }
 
@@ -159,7 +161,7 @@ public struct AuditLogFile: Sendable {
         let value: AuditValue
         do {
             value = try JSONLineParser.parse(bytes)
-        } catch let e as JSONLineParser.SyntaxError {
+        } catch let e as JSONSyntaxError {
             return .failure(AuditLogError(path: path, line: number, problem: "not valid JSON (\(e))"))
         } catch {
             return .failure(AuditLogError(path: path, line: number, problem: "not valid JSON (\(error))"))

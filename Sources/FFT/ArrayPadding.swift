@@ -62,14 +62,3 @@ public enum FFTPadding {
         return out
     }
 }
-
-/// Runs `f(n)` for `n` in `0..<count` on up to `threads` threads and returns the results in
-/// order of `n` (each result depends only on `n`, so the output is the same for any thread count).
-func parallelMap<T>(_ count: Int, threads: Int, _ f: (Int) -> T) -> [T] {
-    var slots = [T?](repeating: nil, count: count)
-    slots.withUnsafeMutableBufferPointer { buf in
-        let out = UncheckedSendable(buf.baseAddress!)
-        parallelChunks(count, threads: threads) { n in out.value[n] = f(n) }
-    }
-    return slots.map { $0! }
-}

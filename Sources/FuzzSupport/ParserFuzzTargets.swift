@@ -107,10 +107,10 @@ public struct ProtocolFuzzTarget: Sendable {
     }
 }
 
-/// Transform files: `TransformFile.decode` (ITK text, ANTs .mat, FSL, NiftyReg, LTA; detected or
-/// forced) and stnreg's JSON (`TransformRecord.readAtlasToScan`). Rejections must be
-/// ``TransformFileError`` / ``TransformRecordError`` naming the file on one line; an accepted
-/// transform must be finite and invertible.
+/// Transform files: `TransformFile.decode` (stnreg JSON, ITK text, ANTs .mat, FSL, NiftyReg, LTA;
+/// detected or forced) in memory, and a hand-written stnreg JSON through `TransformFile.read`.
+/// Rejections must be ``TransformFileError`` naming the file on one line; an accepted transform
+/// must be finite and invertible.
 public struct TransformFuzzTarget: Sendable {
     public var atlasGrid: Grid
     public var scanGrid: Grid
@@ -158,14 +158,16 @@ public struct TransformFuzzTarget: Sendable {
                 t = try TransformFile.decode(Data(bytes), format: force ? f : nil, atlasGrid: atlasGrid, scanGrid: scanGrid, file: file)
             } else {
                 guard FuzzFiles.write(bytes, to: jsonPath) else { return .finding("cannot write \(jsonPath)") }
-                t = try TransformRecord.readAtlasToScan(path: jsonPath)
+                do {
+                    t = try TransformFile.read(path: jsonPath, format: force ? .stnreg : nil)
+                } catch let e as TransformFileError {
+                    return FuzzChecks.message(e.description, file: jsonPath, oneOf: TransformFileError.self, kind: "TransformFileError")
+                }
             }
             guard t.isFinite, t.inverse != nil else { return .finding("accepted a singular or non-finite transform \(t)") }
             return .accepted("transform")
         } catch let e as TransformFileError {
             return FuzzChecks.message(e.description, file: file, oneOf: TransformFileError.self, kind: "TransformFileError")
-        } catch let e as TransformRecordError {
-            return FuzzChecks.message(e.description, file: jsonPath, oneOf: TransformRecordError.self, kind: "TransformRecordError")
         } catch {
             return .finding("error of type \(type(of: error)) instead of TransformFileError: \(error)")
         }

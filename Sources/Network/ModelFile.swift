@@ -98,9 +98,7 @@ public struct ModelFile: Codable, Sendable {
 
     /// JSON text (sorted keys; tensors last is not guaranteed by JSON, readers must not care).
     public func encoded() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try e.encode(self)
+        try StableJSON.encode(self, pretty: false)
     }
 
     /// Writes the model atomically.
@@ -125,7 +123,7 @@ public struct ModelFile: Codable, Sendable {
         guard case .string(let f)? = o["format"], f == formatName else {
             throw ModelFileError(path: path, field: "format", problem: "expected \"\(formatName)\" (is this a stnreg model file?)")
         }
-        guard case .number(let v)? = o["version"], v == Double(currentVersion) else {
+        guard let v = o["version"]?.number, v == Double(currentVersion) else {
             throw ModelFileError(path: path, field: "version", problem: "this stnreg reads model version \(currentVersion); retrain or upgrade stnreg")
         }
         let model: ModelFile

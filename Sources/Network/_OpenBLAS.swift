@@ -1,5 +1,6 @@
 import CBLAS
 import Dispatch
+import VolumeCore
 
 /// The one place that calls OpenBLAS.
 ///
@@ -73,10 +74,10 @@ public enum BLASProbe {
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
                     for r in 0...max(1, runs) {
-                        let s = DispatchTime.now().uptimeNanoseconds
+                        let clock = Stopwatch()
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
                                     1, pa.baseAddress!, Int32(k), pb.baseAddress!, Int32(n), 0, pc.baseAddress!, Int32(n))
-                        if r > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9) }
+                        if r > 0 { times.append(clock.total) }
                     }
                 }
             }

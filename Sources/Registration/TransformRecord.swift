@@ -1,4 +1,5 @@
 import Foundation
+import TransformIO
 import VolumeCore
 
 /// stnreg's own transform file (`*_transform.json`): the transform, how it was made and from what.
@@ -6,8 +7,9 @@ import VolumeCore
 /// `atlasToScan` is authoritative (world RAS+ mm, atlas points → scan points, DESIGN.md);
 /// `scanToAtlas` and `decomposition` are derived from it for readers' convenience.
 public struct TransformRecord: Codable, Sendable {
-    public static let formatName = "stnreg-transform"
-    public static let currentVersion = 1
+    /// The marker and version TransformIO's reader (``StnregTransformJSON``) checks.
+    public static let formatName = StnregTransformJSON.formatName
+    public static let currentVersion = StnregTransformJSON.currentVersion
 
     /// One input file's fingerprint.
     public struct Input: Codable, Sendable, Equatable {
@@ -134,58 +136,6 @@ public struct TransformRecord: Codable, Sendable {
 
     /// Pretty JSON with sorted keys.
     public func encoded() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try e.encode(self)
+        try StableJSON.encode(self)
     }
-
-    /// Reads `atlasToScan` from a stnreg transform JSON, checking the format marker and the matrix.
-    public static func readAtlasToScan(path: String) throws -> Affine {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TransformRecordError(path: path, problem: "cannot read the file (does it exist?)")
-        }
-        let root: JSONValue
-        switch JSONValue.parse(data) {
-        case .success(let v): root = v
-        case .failure(let e): throw TransformRecordError(path: path, problem: "not valid JSON (\(e.message))")
-        }
-        guard case .object(let o) = root else {
-            throw TransformRecordError(path: path, problem: "expected a JSON object at the top level")
-        }
-        guard case .string(let f)? = o["format"], f == formatName else {
-            throw TransformRecordError(path: path, problem: "key 'format': expected \"\(formatName)\" (is this a stnreg transform file?)")
-        }
-        guard case .number(let v)? = o["version"], v == Double(currentVersion) else {
-            throw TransformRecordError(path: path, problem: "key 'version': this stnreg reads version \(currentVersion)")
-        }
-        guard case .array(let rows)? = o["atlasToScan"], rows.count == 4 else {
-            throw TransformRecordError(path: path, problem: "key 'atlasToScan': expected 4 rows of 4 numbers")
-        }
-        var e: [Double] = []
-        for (r, row) in rows.enumerated() {
-            guard case .array(let items) = row, items.count == 4 else {
-                throw TransformRecordError(path: path, problem: "key 'atlasToScan' row \(r): expected 4 numbers")
-            }
-            for (c, item) in items.enumerated() {
-                guard case .number(let x) = item, x.isFinite else {
-                    throw TransformRecordError(path: path, problem: "key 'atlasToScan' row \(r) column \(c): expected a finite number")
-                }
-                e.append(x)
-            }
-        }
-        guard let a = Affine(rowMajor4x4: e) else {
-            throw TransformRecordError(path: path, problem: "key 'atlasToScan': the last row must be 0 0 0 1")
-        }
-        guard a.inverse != nil else {
-            throw TransformRecordError(path: path, problem: "key 'atlasToScan': the matrix is singular")
-        }
-        return a
-    }
-}
-
-/// A stnreg transform JSON could not be used.
-public struct TransformRecordError: Error, CustomStringConvertible, Equatable {
-    public var path: String
-    public var problem: String
-    public var description: String { "\(path): \(problem)" }
 }

@@ -93,8 +93,8 @@ enum AlignSummary {
         lines.append("  flags            " + (failures.isEmpty ? "none" : failures.map(\.rawValue).joined(separator: ", ") + " — review this result"))
         if !notes.isEmpty { lines.append("  notes            " + notes.map(\.rawValue).joined(separator: ", ")) }
         lines.append(String(format: "  time             %.2f s", r.timingsSeconds["wall"] ?? 0))
-        lines.append("  outputs          " + o.outputs["warped"]! + ", " + o.outputs["transform"]!)
-        lines.append("                   " + ["itk", "ants", "fsl", "niftyreg", "lta"].map { o.outputs[$0]! }.joined(separator: ", "))
+        lines.append("  outputs          " + o.outputs.warped + ", " + o.outputs.transform)
+        lines.append("                   " + [.itk, .ants, .fsl, .niftyreg, .lta].map { o.outputs[$0] }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
 }

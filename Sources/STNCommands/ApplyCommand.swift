@@ -35,7 +35,7 @@ struct ApplyCommand: ParsableCommand {
     @Flag(help: "Apply the inverse transform (atlas space → scan space).")
     var inverse = false
 
-    @Option(help: "Transform format when it cannot be told from the file: itkText, antsMat, fsl, niftyReg, lta.")
+    @Option(help: "Transform format when it cannot be told from the file: stnreg (its JSON), itkText, antsMat, fsl, niftyReg, lta.")
     var format: TransformFormat?
 
     @OptionGroup var compute: ComputeOptions

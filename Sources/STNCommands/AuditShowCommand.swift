@@ -18,7 +18,7 @@ struct AuditShowCommand: ParsableCommand {
     @Option(help: "Write the record's transform to this file.")
     var export: String?
 
-    @Option(help: "Format of --export: itkText, antsMat, fsl, niftyReg, lta (FSL and LTA read the recorded input headers).")
+    @Option(help: "Format of --export: itkText, antsMat, fsl, niftyReg, lta, stnreg (its JSON: the transform only; FSL and LTA read the recorded input headers).")
     var format: TransformFormat?
 
     func validate() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import VolumeCore
 
 /// Writes one line to standard error.
 func printError(_ line: String) {
@@ -8,8 +9,6 @@ func printError(_ line: String) {
 /// Stable, human-readable JSON (sorted keys, pretty-printed).
 enum JSONText {
     static func encode<T: Encodable>(_ value: T) throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try e.encode(value), as: UTF8.self)
+        String(decoding: try StableJSON.encode(value), as: UTF8.self)
     }
 }

@@ -1,16 +1,13 @@
 import ArgumentParser
+import Workflows
 
 /// The `stnreg` root command: lists the subcommands.
 public struct STNReg: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "stnreg",
         abstract: "Affine registration of 3D medical scans (NIfTI) to an atlas, with an auditable record.",
-        version: STNRegVersion.string,
+        version: STNRegBuild.version,
         subcommands: [AlignCommand.self, BatchCommand.self, ApplyCommand.self, TrainCommand.self, InfoCommand.self, MakeTestVolumesCommand.self, AuditCommand.self])
 
     public init() {}
-}
-
-public enum STNRegVersion {
-    public static let string = "0.1.0"
 }

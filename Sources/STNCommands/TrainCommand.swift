@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train the localization network on your scans against your atlas (no labels needed).",
         discussion: """
-        Each step perturbs training scans by random affines (ranges from the protocol's network \
+        Each step perturbs training scans by random affines (ranges from the protocol's training \
         section, widened by a curriculum), predicts, warps and minimises −NCC with the atlas. \
         The progress line shows the validation −NCC and the validation TRE (mm) after 1–4 \
         recurrent applications. Writes MODEL, MODEL-stem.checkpoint.json, .losses.csv and .losses.png. Ctrl-C stops \
@@ -31,7 +31,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Model file to write (e.g. Protocols/my.stnmodel).")
     var output: String
 
-    @Option(name: .customLong("protocol"), help: "Protocol whose 'network' section defines the network and training (default: brain-affine).")
+    @Option(name: .customLong("protocol"), help: "Protocol whose 'training' section defines the network and its training (default: brain-affine).")
     var protocolName: String?
 
     @Option(help: "Training steps (default: the protocol's trainSteps).")

@@ -6,86 +6,6 @@ import Sampling
 import Similarity
 import VolumeCore
 
-/// Settings of one training run (recorded in checkpoints and the model's provenance).
-public struct TrainingConfiguration: Codable, Equatable, Sendable {
-    public var architecture: NetworkArchitecture
-    public var parameterMap: AffineParameterMap
-    public var input: ModelFile.Input
-    /// Perturbation ranges at the end of the curriculum.
-    public var ranges: PerturbationRanges
-    public var steps: Int
-    public var batchSize: Int
-    public var learningRate: Double
-    public var weightDecay: Double
-    public var clipNorm: Double
-    public var seed: UInt64
-    /// Steps between validations (and curriculum decisions).
-    public var validationEvery: Int
-    /// Validation perturbations per validation scan (fixed for the whole run).
-    public var validationCases: Int
-    /// Curriculum fraction at the start (ranges × fraction); it widens by `curriculumStep`
-    /// whenever the training loss at the current difficulty stops improving by 1 % between
-    /// validations, and reaches 1 by 70 % of the steps at the latest.
-    public var curriculumStart: Double
-    public var curriculumStep: Double
-    /// When set (mm), the loss is the mean of −NCC on the images as they are and −NCC on both
-    /// images blurred by a Gaussian of this σ: the blurred term varies smoothly over a wider
-    /// range of misalignment, so it still points the way when the sharp term is flat.
-    public var lossBlurMM: Double?
-
-    public init(architecture: NetworkArchitecture, parameterMap: AffineParameterMap, input: ModelFile.Input,
-                ranges: PerturbationRanges, steps: Int, batchSize: Int = 4, learningRate: Double = 1e-3,
-                weightDecay: Double = 1e-4, clipNorm: Double = 1.0, seed: UInt64 = 1, validationEvery: Int = 50,
-                validationCases: Int = 16, curriculumStart: Double = 0.25, curriculumStep: Double = 0.15,
-                lossBlurMM: Double? = nil) {
-        self.architecture = architecture
-        self.parameterMap = parameterMap
-        self.input = input
-        self.ranges = ranges
-        self.steps = steps
-        self.batchSize = batchSize
-        self.learningRate = learningRate
-        self.weightDecay = weightDecay
-        self.clipNorm = clipNorm
-        self.seed = seed
-        self.validationEvery = validationEvery
-        self.validationCases = validationCases
-        self.curriculumStart = curriculumStart
-        self.curriculumStep = curriculumStep
-        self.lossBlurMM = lossBlurMM
-    }
-}
-
-/// One row of the loss curve.
-public struct LossPoint: Codable, Equatable, Sendable {
-    public var step: Int
-    /// Mean −NCC over the step's batch.
-    public var loss: Double
-    /// Mean −NCC over the fixed validation cases (only on validation steps).
-    public var validationLoss: Double?
-    /// Mean target registration error (mm) of the prediction on the validation cases, against
-    /// the perturbation that made each case (an evaluation, never a training signal), after
-    /// 1, 2, 3 and 4 recurrent applications of the network. Only on validation steps.
-    public var validationTREByApplications: [Double]?
-    /// Curriculum fraction used by the step.
-    public var curriculum: Double
-    /// Wall seconds since the run (or the resumed run) started.
-    public var seconds: Double
-}
-
-/// Everything needed to continue a run exactly where it stopped.
-public struct TrainingState: Codable, Sendable {
-    public var configuration: TrainingConfiguration
-    /// Steps completed.
-    public var step: Int
-    public var curriculum: Double
-    public var bestValidationLoss: Double?
-    public var lastValidationLoss: Double?
-    public var optimiser: AdamW<Float>
-    public var parameters: [ParameterTensor]
-    public var history: [LossPoint]
-}
-
 /// Unsupervised training of the localization network against an atlas (issue: spatial transformer).
 ///
 /// Each step draws `batchSize` (scan, perturbation) pairs from a generator seeded by
@@ -191,12 +111,12 @@ public final class Trainer {
     @discardableResult
     public func run(report: (LossPoint) -> Void, checkpoint: (TrainingState) throws -> Void,
                     shouldStop: () -> Bool) throws -> TrainingState {
-        let begin = DispatchTime.now().uptimeNanoseconds
+        let clock = Stopwatch()
         while state.step < configuration.steps {
             if shouldStop() { break }
             let loss = try step()
             var point = LossPoint(step: state.step, loss: loss, validationLoss: nil, curriculum: state.curriculum,
-                                  seconds: Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9)
+                                  seconds: clock.total)
             if state.step % configuration.validationEvery == 0 || state.step == configuration.steps {
                 let v = validationLoss()
                 point.validationLoss = v
@@ -305,61 +225,6 @@ public final class Trainer {
             gradients.append(recording ? configuration.parameterMap.outputGradient(o, entryGradient: dA) : [])
         }
         return (total, gradients)
-    }
-
-    /// Mean −NCC over the fixed validation cases (0 when there are none).
-    public func validationLoss() -> Double {
-        guard !validationInputs.isEmpty else { return 0 }
-        var total = 0.0
-        let chunk = max(1, configuration.batchSize)
-        var start = 0
-        while start < validationInputs.count {
-            let items = Array(validationInputs[start..<min(validationInputs.count, start + chunk)])
-            total += lossAndOutputGradient(items, recording: false).0 * Double(items.count)
-            start += chunk
-        }
-        return total / Double(validationInputs.count)
-    }
-
-    /// Mean TRE (mm) over the validation cases after 1, 2, … `applications` applications of the
-    /// network (recurrent: each shows the scan again through the prediction so far): the
-    /// prediction `A₁·A₂·…` against the exact answer `P⁻¹` at the atlas foreground points,
-    /// `h·|A·u − P⁻¹·u|`. Evaluation only; empty without validation cases.
-    public func validationTRE(applications: Int) -> [Double] {
-        guard !validationCases.isEmpty, !validationPoints.isEmpty, applications >= 1 else { return [] }
-        let resampler: NetworkInputRecipe.Resampler = { v, g, t in resample(v, onto: g, atlasToScan: t, threads: self.threads) }
-        let map = configuration.parameterMap
-        func predict(_ images: [Volume]) -> [Affine] {
-            let batch = NetworkInputRecipe.batch(images.map { NetworkInputRecipe.tensor(scan: $0, atlas: atlasChannel) })
-            let out = network.forward(batch, threads: threads)
-            let k = configuration.architecture.outputs
-            return (0..<images.count).map { b in map.affine((0..<k).map { Double(out.values[b * k + $0]) }) }
-        }
-        func tre(_ a: Affine, _ truth: Affine) -> Double {
-            var sum = 0.0
-            for u in validationPoints { sum += length(a.apply(u) - truth.apply(u)) }
-            return frame.halfExtentMM * sum / Double(validationPoints.count)
-        }
-        var totals = [Double](repeating: 0, count: applications)
-        let chunk = max(1, configuration.batchSize)
-        var start = 0
-        while start < validationCases.count {
-            let range = start..<min(validationCases.count, start + chunk)
-            var composite = [Affine](repeating: .identity, count: range.count)
-            for application in 0..<applications {
-                let inputs = application == 0 ? Array(validationInputs[range]) : zip(range, composite).map { n, a in
-                    recipe.scanChannel(validationCases[n].volume, start: validationCases[n].start,
-                                       normalised: validationCases[n].perturbation * a, frame: frame, resample: resampler)
-                }
-                let step = predict(inputs)
-                for (q, n) in range.enumerated() {
-                    composite[q] = composite[q] * step[q]
-                    totals[application] += tre(composite[q], validationCases[n].perturbation.inverse!)
-                }
-            }
-            start = range.upperBound
-        }
-        return totals.map { $0 / Double(validationCases.count) }
     }
 
     func updateCurriculum(validation v: Double) {

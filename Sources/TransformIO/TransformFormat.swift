@@ -1,7 +1,7 @@
 import Foundation
 import VolumeCore
 
-/// The transform file formats of other tools that stnreg writes and reads.
+/// The transform file formats stnreg writes and reads: its own JSON and those of other tools.
 ///
 /// Every one is derived from the one transform `atlasToScan` (RAS+ mm, atlas → scan, the pull
 /// direction: `warped(x) = scan(atlasToScan · x)`); each format's type documents its own
@@ -17,6 +17,9 @@ public enum TransformFormat: String, CaseIterable, Sendable, Codable {
     case niftyReg
     /// FreeSurfer LTA (`.lta`): RAS, source = scan → destination = atlas (``LTATransform``).
     case lta
+    /// stnreg's transform JSON (`.json`, `"format": "stnreg-transform"`): RAS, atlas→scan
+    /// (``StnregTransformJSON``).
+    case stnreg
 
     /// The usual file name extension, without the dot.
     public var fileExtension: String {
@@ -26,6 +29,7 @@ public enum TransformFormat: String, CaseIterable, Sendable, Codable {
         case .fsl: "mat"
         case .niftyReg: "txt"
         case .lta: "lta"
+        case .stnreg: "json"
         }
     }
 
@@ -35,7 +39,8 @@ public enum TransformFormat: String, CaseIterable, Sendable, Codable {
     public var writingNeedsGrids: Bool { self == .fsl || self == .lta }
 
     /// Recognises the format of a transform file from its content, and from its extension
-    /// where the content cannot tell:
+    /// where the content cannot tell — the one place that guesses:
+    /// - a JSON object naming `"stnreg-transform"` → ``stnreg``;
     /// - text starting with `#Insight Transform File` → ``itkText``;
     /// - text with a `type =` line and `1 4 4` → ``lta``;
     /// - a MATLAB v4 header (binary) → ``antsMat``;
@@ -48,6 +53,7 @@ public enum TransformFormat: String, CaseIterable, Sendable, Codable {
             throw TransformFileError(file: file, problem: "the file is empty", remedy: "write the transform again")
         }
         if let text = String(data: data, encoding: .utf8), !text.contains("\0") {
+            if StnregTransformJSON.hasMarker(text) { return .stnreg }
             let lines = TextParsing.lines(text, stripComments: false)
             if lines.first?.text.hasPrefix("#Insight Transform File") == true { return .itkText }
             let bare = TextParsing.lines(text, stripComments: true)
@@ -103,6 +109,8 @@ public enum TransformFile {
             let g = try requireGrids(atlasGrid, scanGrid, file: file, format: "LTA", reading: false)
             return Data(try LTATransform.encode(t, atlasGrid: g.atlas, scanGrid: g.scan,
                                                 atlasName: atlasName, scanName: scanName, file: file).utf8)
+        case .stnreg:
+            return try StnregTransformJSON.encode(t)
         }
     }
 
@@ -123,6 +131,8 @@ public enum TransformFile {
             return try NiftyRegTransform.decode(TextParsing.text(data, file: file, format: "NiftyReg"), file: file)
         case .lta:
             return try LTATransform.decode(TextParsing.text(data, file: file, format: "LTA"), file: file)
+        case .stnreg:
+            return try StnregTransformJSON.decode(data, file: file)
         }
     }
 

@@ -72,23 +72,13 @@ public struct AlignJob: Sendable {
         return name
     }
 
-    /// The output paths, by kind.
-    public var outputPaths: [String: String] {
-        [
-            "warped": prefix + "_warped.nii.gz",
-            "transform": prefix + "_transform.json",
-            "itk": prefix + "_itk.tfm",
-            "ants": prefix + "_ants.mat",
-            "fsl": prefix + "_fsl.mat",
-            "niftyreg": prefix + "_niftyreg.txt",
-            "lta": prefix + ".lta",
-        ]
-    }
+    /// The output paths, by role.
+    public var outputPaths: AlignOutputs { AlignOutputs(prefix: prefix) }
 
     /// What the job produced.
     public struct Outcome: Sendable {
         public var record: TransformRecord
-        public var outputs: [String: String]
+        public var outputs: AlignOutputs
         /// NaN/±Inf voxels set to 0, by input role (`scan`, `atlas`); all 0 unless ``nonFinite`` is `.replaceWithZero`.
         public var nonFiniteReplaced: [String: Int] = [:]
     }
@@ -98,7 +88,7 @@ public struct AlignJob: Sendable {
         var clock = Stopwatch()
         let outputs = outputPaths
         let inputs = [scanPath, atlasPath] + [scanMaskPath, atlasMaskPath].compactMap { $0 }
-        for (_, path) in outputs { try AtomicFile.refuseInputs(path, inputs) }
+        for (_, path) in outputs.all { try AtomicFile.refuseInputs(path, inputs) }
         let folder = URL(fileURLWithPath: prefix).deletingLastPathComponent().path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
@@ -135,14 +125,14 @@ public struct AlignJob: Sendable {
         _ = clock.lap()
         let warped = resample(scan, onto: atlas.grid, atlasToScan: result.atlasToScan,
                               interpolation: labels ? .nearest : .linear, threads: threads)
-        try NIfTIWriter.write(warped, to: outputs["warped"]!, datatype: labels ? AlignJob.labelDatatype(for: warped) : .float32,
+        try NIfTIWriter.write(warped, to: outputs.warped, datatype: labels ? AlignJob.labelDatatype(for: warped) : .float32,
                               description: "stnreg warped", protectedInputs: inputs)
         // Transform files of other tools.
         let scanName = URL(fileURLWithPath: scanPath).lastPathComponent
         let atlasName = URL(fileURLWithPath: atlasPath).lastPathComponent
-        let formats: [(String, TransformFormat)] = [("itk", .itkText), ("ants", .antsMat), ("fsl", .fsl), ("niftyreg", .niftyReg), ("lta", .lta)]
-        for (key, format) in formats {
-            try TransformFile.write(result.atlasToScan, format: format, to: outputs[key]!, atlasGrid: atlas.grid, scanGrid: scan.grid,
+        let formats: [(AlignOutputs.Role, TransformFormat)] = [(.itk, .itkText), (.ants, .antsMat), (.fsl, .fsl), (.niftyreg, .niftyReg), (.lta, .lta)]
+        for (role, format) in formats {
+            try TransformFile.write(result.atlasToScan, format: format, to: outputs[role], atlasGrid: atlas.grid, scanGrid: scan.grid,
                                     atlasName: atlasName, scanName: scanName, protectedInputs: inputs)
         }
         result.timings["read"] = readSeconds
@@ -150,14 +140,14 @@ public struct AlignJob: Sendable {
         result.timings["wall"] = clock.total
 
         var record = TransformRecord(
-            tool: "stnreg \(STNRegBuild.version)", created: AlignJob.timestamp(), commandLine: commandLine,
+            tool: STNRegBuild.tool, created: UTCTime.string(.seconds), commandLine: commandLine,
             result: result, settings: settings,
             protocolRef: .init(name: settings.name, path: protocolPath, sha256: protocolHash, limits: settings.limits),
             scan: try AlignJob.describe(scanPath, scanImage.header), atlas: try AlignJob.describe(atlasPath, atlasImage.header),
-            outputs: outputs, model: modelRef)
+            outputs: outputs.byRole, model: modelRef)
         record.scanMask = try scanMaskPath.map { try AlignJob.describe($0, try NIfTIReader.readHeader($0)) }
         record.atlasMask = try atlasMaskPath.map { try AlignJob.describe($0, try NIfTIReader.readHeader($0)) }
-        try AtomicFile.write(try record.encoded(), to: outputs["transform"]!, protectedInputs: inputs)
+        try AtomicFile.write(try record.encoded(), to: outputs.transform, protectedInputs: inputs)
         return Outcome(record: record, outputs: outputs,
                        nonFiniteReplaced: ["scan": scanImage.nonFiniteReplaced, "atlas": atlasImage.nonFiniteReplaced])
     }
@@ -222,23 +212,4 @@ public struct AlignJob: Sendable {
         return .init(path: path, sha256: try SHA256.hex(ofFile: path), dims: Array(h.dims.prefix(3)),
                      spacingMM: [s.x, s.y, s.z], worldMatrix: h.matrixSource.description)
     }
-
-    /// UTC time, ISO 8601 with seconds.
-    static func timestamp() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: Date())
-    }
-}
-
-/// A job that cannot go on; the message names the file and the problem.
-public struct AlignError: Error, CustomStringConvertible, Equatable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// The tool's version string, recorded in every output.
-public enum STNRegBuild {
-    public static let version = "0.1.0"
 }

@@ -19,7 +19,7 @@ public struct ApplyJob: Sendable {
     public var outputPath: String
     public var interpolation: Interpolation
     public var inverse: Bool
-    /// Forces the transform format (nil = detect from content and extension).
+    /// Forces the transform format (nil = detect from content and extension, ``TransformFormat/detect(_:file:)``).
     public var format: TransformFormat?
     public var threads: Int
 
@@ -36,16 +36,6 @@ public struct ApplyJob: Sendable {
         self.threads = threads
     }
 
-    /// Reads `atlasToScan` from `path`: stnreg JSON or any ``TransformFormat``.
-    public static func readTransform(_ path: String, format: TransformFormat?, atlasGrid: Grid?, scanGrid: Grid?) throws -> Affine {
-        if format == nil, let data = FileManager.default.contents(atPath: path),
-           let head = String(data: data.prefix(4096), encoding: .utf8),
-           head.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("{") {
-            return try TransformRecord.readAtlasToScan(path: path)
-        }
-        return try TransformFile.read(path: path, format: format, atlasGrid: atlasGrid, scanGrid: scanGrid)
-    }
-
     /// Runs the job and returns the transform that was applied (`atlasToScan`).
     @discardableResult
     public func run() throws -> Affine {
@@ -55,9 +45,9 @@ public struct ApplyJob: Sendable {
         let reference = try NIfTIReader.readHeader(referencePath)
         let atlasGrid = inverse ? movingImage.grid : reference.grid
         let scanGrid = inverse ? reference.grid : movingImage.grid
-        let t = try ApplyJob.readTransform(transformPath, format: format, atlasGrid: atlasGrid, scanGrid: scanGrid)
+        let t = try TransformFile.read(path: transformPath, format: format, atlasGrid: atlasGrid, scanGrid: scanGrid)
         guard let tInverse = t.inverse else {
-            throw AlignError("\(transformPath): the transform is singular; it cannot be applied")
+            throw ApplyError("\(transformPath): the transform is singular; it cannot be applied")
         }
         let pull = inverse ? tInverse : t
         var frames: [Volume] = []

@@ -9,19 +9,23 @@ import VolumeCore
 /// The imaging-specific audit record (DESIGN.md, "The audit log") and the hooks that append one
 /// for every `align` and `apply`, success or failure.
 ///
-/// Record members (schema `stnreg-audit-record` version 1; the log adds `prev` and `hash`):
+/// Record members (schema `stnreg-audit-record` version 1), written by one type,
+/// ``AuditRecordPayload``; the log adds `prev` and `hash`:
 /// - `schema`, `schemaVersion`; `id` (random UUID, lowercase); `time` (UTC, ISO 8601 with
 ///   milliseconds, e.g. `2026-11-25T18:24:57.123Z`); `tool` `{name, version}`;
-///   `command` (`align` | `apply`); `commandLine` (argv); `host` `{name, os, user, pid}`;
+///   `command` (`align` | `apply` | `series`); `commandLine` (argv); `host` `{name, os, user, pid}`;
 /// - `status` (`ok` | `failed`) and `error` (the error text of a failure, else null);
-/// - `protocol` `{name, path, sha256, limits {minScale, maxScale, maxShear, minFinalSimilarity}}`
-///   or null — for a successful align the protocol as used: the hash of the bytes parsed at the
-///   start and the limits the check applied; `model` `{sha256}` (null until the network exists);
+/// - `protocol` `{name, path, sha256, limits {minScale, maxScale, maxShear, minFinalSimilarity,
+///   checkMeasure}}` or null — for a successful align the protocol as used: the hash of the
+///   bytes parsed at the start and the limits the check applied (records before the payload
+///   type have no `checkMeasure`); `model` `{sha256, path}` (`{sha256: null}` without a network);
 /// - `inputs`: `[{role, path, sha256, dims, spacingMM, worldMatrix}]` (roles `scan`, `atlas` and,
-///   when given, the cost-function masks `scanMask`, `atlasMask` for align; `transform`, `moving`, `reference` for apply; an unreadable input has `error`);
+///   when given, the cost-function masks `scanMask`, `atlasMask` for align; `transform`, `moving`,
+///   `reference` for apply; an unreadable input has `error`);
 /// - `atlasToScan` (4 rows of 4, RAS+ mm, atlas → scan), for align also the transforms that led
 ///   to it: `initialAtlasToScan` (centre of mass + translation search), `predictedAtlasToScan`
-///   and `searchWinnerAtlasToScan` (null when not run) and `refinementStartAtlasToScan`; `decomposition`
+///   and `searchWinnerAtlasToScan` (null when not run), `refinementStartAtlasToScan`,
+///   `predictionLastCorrectionMM` (with a network) and `rotationCandidatesTried`; `decomposition`
 ///   `{order, translationMM, rotationDegrees, rotationAngleDegrees, scale, shear, determinant}`;
 /// - `similarity` `{measure, before, after}`, `iterations` (total), `levels` (each with the
 ///   `similarityMeasure` it optimised), `timingsSeconds`,
@@ -31,7 +35,11 @@ import VolumeCore
 /// - `apply` `{inverse, interpolation, format}` for apply records;
 /// - `outputs`: `[{role, path, sha256}]` — the files `audit verify` re-hashes;
 /// - `nonFinite` `{policy: reject|zero, replaced: {scan, atlas}}` for align (and series) records:
-///   the `--non-finite` choice and how many NaN/±Inf voxels were set to 0.
+///   the `--non-finite` choice and how many NaN/±Inf voxels were set to 0;
+/// - `batch` `{item, kind: scan|series, prefix, shard}` for batch items (resume reads
+///   `batch.prefix`); a series has `frames` `[{frame, atlasToScan, decomposition, similarity,
+///   iterations, flags}]` (the top-level `atlasToScan` is null) and, against a frame,
+///   `referenceFrame`.
 /// The log adds `prev`, `hash` and, when a signer is given, `signedBy` and `signature` (``AuditChain``).
 /// Paths are absolute. Numbers that are unknown or not finite are null.
 public enum AuditHook {
@@ -47,193 +55,113 @@ public enum AuditHook {
 
     /// Appends `payload` to the log, signed by `signer` when given; when `failure` is set, a
     /// failing append does not hide it.
-    static func append(_ payload: [String: AuditValue], to log: String, failure: Error? = nil, signer: AuditSigner? = nil) throws {
+    static func append(_ payload: AuditRecordPayload, to log: String, failure: Error? = nil, signer: AuditSigner? = nil) throws {
         do {
-            try AuditLogFile(path: log).append(payload, signer: signer)
+            try AuditLogFile(path: log).append(try payload.value(), signer: signer)
         } catch {
             if let failure {
-                throw AlignError("\(failure); and the failure could not be recorded in the audit log: \(error)")
+                throw AuditAppendError("\(failure); and the failure could not be recorded in the audit log: \(error)")
             }
-            throw AlignError("the outputs were written but the audit record was not: \(error)")
+            throw AuditAppendError("the outputs were written but the audit record was not: \(error)")
         }
     }
 
     // MARK: Record parts
 
-    static func common(command: String, commandLine: [String]) -> [String: AuditValue] {
-        let info = ProcessInfo.processInfo
-        return [
-            "schema": .string(schemaName), "schemaVersion": .int(Int64(schemaVersion)),
-            "id": .string(UUID().uuidString.lowercased()),
-            "time": .string(utcTime()),
-            "tool": ["name": "stnreg", "version": .string(STNRegBuild.version)],
-            "command": .string(command),
-            "commandLine": .array(commandLine.map(AuditValue.string)),
-            "host": ["name": .string(info.hostName), "os": .string(info.operatingSystemVersionString),
-                     "user": .string(info.environment["USER"] ?? ""), "pid": .int(Int64(info.processIdentifier))],
-            "status": "ok", "error": nil,
-            "protocol": nil, "model": ["sha256": nil],
-            "inputs": [], "outputs": [],
-            "atlasToScan": nil, "decomposition": nil, "similarity": nil,
-            "iterations": nil, "levels": [], "timingsSeconds": [:],
-            "threads": nil, "seed": nil, "flags": [],
-        ]
-    }
-
-    /// UTC, ISO 8601 with milliseconds (sorts as text in time order).
-    static func utcTime(_ date: Date = Date()) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: date)
-    }
-
     static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
-    static func input(role: String, _ i: TransformRecord.Input) -> AuditValue {
-        ["role": .string(role), "path": .string(absolute(i.path)), "sha256": .string(i.sha256),
-         "dims": .array(i.dims.map { .int(Int64($0)) }), "spacingMM": .numbers(i.spacingMM), "worldMatrix": .string(i.worldMatrix)]
-    }
-
     /// An image input described from its header, or with `error` when it cannot be read.
-    static func imageInput(role: String, path: String) -> AuditValue {
+    static func imageInput(role: AuditRecordPayload.InputRole, path: String) -> AuditRecordPayload.InputEntry {
         do {
-            return input(role: role, try AlignJob.describe(path, try NIfTIReader.readHeader(path)))
+            return .init(role: role, try AlignJob.describe(path, try NIfTIReader.readHeader(path)))
         } catch {
-            return ["role": .string(role), "path": .string(absolute(path)),
-                    "sha256": .optional(try? SHA256.hex(ofFile: path)), "error": .string(String(describing: error))]
+            return .init(role: role, path: path, sha256: try? SHA256.hex(ofFile: path), error: String(describing: error))
         }
     }
 
-    static func fileInput(role: String, path: String) -> AuditValue {
-        ["role": .string(role), "path": .string(absolute(path)), "sha256": .optional(try? SHA256.hex(ofFile: path))]
+    static func fileInput(role: AuditRecordPayload.InputRole, path: String) -> AuditRecordPayload.InputEntry {
+        .init(role: role, path: path, sha256: try? SHA256.hex(ofFile: path))
     }
 
-    static func outputs(_ byRole: [String: String]) throws -> AuditValue {
-        .array(try byRole.keys.sorted().map { role in
-            let p = byRole[role]!
-            return ["role": .string(role), "path": .string(absolute(p)), "sha256": .string(try SHA256.hex(ofFile: p))]
-        })
-    }
-
-    static func matrix(_ a: Affine) -> AuditValue { .array(a.rows4x4.map(AuditValue.numbers)) }
-
-    static func decomposition(_ a: Affine) -> AuditValue {
-        guard let d = Decomposition(a) else { return .null }
-        let r = TransformRecord.DecompositionRecord(d)
-        return ["order": .string(r.order), "translationMM": .numbers(r.translationMM), "rotationDegrees": .numbers(r.rotationDegrees),
-                "rotationAngleDegrees": .number(r.rotationAngleDegrees), "scale": .numbers(r.scale),
-                "shear": .numbers(r.shear), "determinant": .number(r.determinant)]
-    }
-
-    static func protocolValue(_ nameOrPath: String?) -> AuditValue {
-        guard let (p, path) = try? ProtocolLocator.load(nameOrPath) else {
-            return nameOrPath.map { ["name": .string($0), "path": nil, "sha256": nil, "limits": nil] } ?? .null
+    /// The outputs, sorted by role, each with the SHA-256 of the file as written.
+    static func outputs(_ files: [(role: AuditRecordPayload.OutputRole, path: String)]) throws -> [AuditRecordPayload.OutputEntry] {
+        try files.sorted { $0.role.rawValue < $1.role.rawValue }.map { role, p in
+            .init(role: role, path: absolute(p), sha256: try SHA256.hex(ofFile: p))
         }
-        return ["name": .string(p.name), "path": .string(absolute(path)), "sha256": .optional(try? SHA256.hex(ofFile: path)),
-                "limits": limitsValue(p.limits)]
     }
 
-    static func limitsValue(_ l: RegistrationProtocol.Limits) -> AuditValue {
-        ["minScale": .number(l.minScale), "maxScale": .number(l.maxScale),
-         "maxShear": .number(l.maxShear), "minFinalSimilarity": .number(l.minFinalSimilarity)]
+    /// The protocol of a run that failed before it could say which it used: read again by
+    /// name or path (only its name when that fails).
+    static func protocolEntry(_ nameOrPath: String?) -> AuditRecordPayload.ProtocolEntry? {
+        guard let (p, path) = try? ProtocolLocator.load(nameOrPath), let sha = try? SHA256.hex(ofFile: path) else {
+            return nameOrPath.map { .named($0) }
+        }
+        return .used(.init(name: p.name, path: path, sha256: sha, limits: p.limits))
     }
 
     // MARK: align
 
-    /// The record of a successful `align`.
-    public static func alignRecord(job: AlignJob, outcome: AlignJob.Outcome) throws -> [String: AuditValue] {
+    /// The record of a successful `align`, from its transform record (the protocol as used:
+    /// the hash of the bytes parsed at the start and the limits the check applied).
+    public static func alignRecord(job: AlignJob, outcome: AlignJob.Outcome) throws -> AuditRecordPayload {
         let r = outcome.record
-        var p = common(command: "align", commandLine: job.commandLine)
-        // The protocol as used (hash of the bytes parsed at the start, the limits the check applied).
-        let used = r.protocolUsed
-        p["protocol"] = ["name": .string(used.name), "path": .string(absolute(used.path)), "sha256": .string(used.sha256),
-                         "limits": used.limits.map(limitsValue) ?? .null]
-        p["inputs"] = .array([input(role: "scan", r.scan), input(role: "atlas", r.atlas)]
-            + [r.scanMask.map { input(role: "scanMask", $0) }, r.atlasMask.map { input(role: "atlasMask", $0) }].compactMap { $0 })
-        if let m = r.model {
-            p["model"] = ["sha256": .string(m.sha256), "path": .string(absolute(m.path))]
-        }
-        p["initialAtlasToScan"] = matrix(r.initialAtlasToScan)
-        p["predictedAtlasToScan"] = r.predictedAtlasToScan.map(matrix) ?? .null
-        p["searchWinnerAtlasToScan"] = r.searchWinnerAtlasToScan.map(matrix) ?? .null
-        p["refinementStartAtlasToScan"] = matrix(r.refinementStartAtlasToScan)
-        if let c = r.predictionLastCorrectionMM { p["predictionLastCorrectionMM"] = .number(c) }
-        p["atlasToScan"] = matrix(r.atlasToScan)
-        p["decomposition"] = decomposition(r.atlasToScan)
-        p["similarity"] = ["measure": .string(r.similarityMeasure), "before": .number(r.similarityBefore), "after": .number(r.similarityAfter)]
-        p["iterations"] = .int(Int64(r.levels.reduce(0) { $0 + $1.iterations }))
-        p["levels"] = .array(r.levels.map { l in
-            ["spacingMM": .number(l.spacingMM), "iterations": .int(Int64(l.iterations)),
-             "similarityMeasure": .optional(l.similarityMeasure?.rawValue),
-             "similarityStart": .number(l.similarityStart), "similarityEnd": .number(l.similarityEnd), "seconds": .number(l.seconds)]
-        })
-        p["rotationCandidatesTried"] = .int(Int64(r.rotationCandidatesTried))
-        if let c = r.contrast {
-            p["contrast"] = ["startNCC": .number(c.startNCC), "correlationRatio": .number(c.correlationRatio),
-                             "linearity": .number(c.linearity), "sameContrast": .bool(c.sameContrast),
-                             "crossContrastSimilarity": .optional(c.crossContrastSimilarity?.rawValue)]
-        }
-        p["timingsSeconds"] = .object(r.timingsSeconds.mapValues(AuditValue.number))
-        p["threads"] = .int(Int64(r.threads))
-        p["flags"] = .array(r.flags.map { .string($0.rawValue) })
-        p["outputs"] = try outputs(outcome.outputs)
-        p["nonFinite"] = nonFiniteValue(job.nonFinite, replaced: outcome.nonFiniteReplaced)
+        var p = AuditRecordPayload(command: .align, commandLine: job.commandLine)
+        p.protocolEntry = .used(r.protocolUsed)
+        p.inputs = [.init(role: .scan, r.scan), .init(role: .atlas, r.atlas)]
+            + [r.scanMask.map { .init(role: .scanMask, $0) }, r.atlasMask.map { .init(role: .atlasMask, $0) }].compactMap { $0 }
+        p.model.model = r.model
+        p.transforms = .init(initialAtlasToScan: r.initialAtlasToScan, predictedAtlasToScan: r.predictedAtlasToScan,
+                             searchWinnerAtlasToScan: r.searchWinnerAtlasToScan, refinementStartAtlasToScan: r.refinementStartAtlasToScan,
+                             predictionLastCorrectionMM: r.predictionLastCorrectionMM, rotationCandidatesTried: r.rotationCandidatesTried)
+        p.atlasToScan = r.atlasToScan
+        p.similarity = .init(measure: r.similarityMeasure, before: r.similarityBefore, after: r.similarityAfter)
+        p.iterations = r.levels.reduce(0) { $0 + $1.iterations }
+        p.levels = r.levels
+        p.contrast = r.contrast
+        p.timingsSeconds = r.timingsSeconds
+        p.threads = r.threads
+        p.flags = r.flags
+        p.outputs = try outputs(outcome.outputs.all.map { ($0.role.auditRole, $0.path) })
+        p.nonFinite = .init(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
     }
 
-    /// `nonFinite`: `{policy: reject|zero, replaced: {role: count}}` — how NaN/±Inf voxels were
-    /// treated (`--non-finite`) and how many were set to 0 (background) in each input.
-    static func nonFiniteValue(_ policy: NonFinitePolicy, replaced: [String: Int]) -> AuditValue {
-        ["policy": .string(policy == .replaceWithZero ? "zero" : "reject"),
-         "replaced": .object(replaced.mapValues { .int(Int64($0)) })]
-    }
-
     /// The record of a failed `align`: what was attempted, on what, and the error text.
-    public static func alignFailureRecord(job: AlignJob, error: Error) -> [String: AuditValue] {
-        var p = common(command: "align", commandLine: job.commandLine)
-        p["status"] = "failed"
-        p["error"] = .string(String(describing: error))
-        p["protocol"] = protocolValue(job.protocolName)
-        p["inputs"] = .array([imageInput(role: "scan", path: job.scanPath), imageInput(role: "atlas", path: job.atlasPath)]
-            + [job.scanMaskPath.map { imageInput(role: "scanMask", path: $0) }, job.atlasMaskPath.map { imageInput(role: "atlasMask", path: $0) }].compactMap { $0 })
-        p["threads"] = .int(Int64(job.threads))
-        p["nonFinite"] = nonFiniteValue(job.nonFinite, replaced: [:])
+    public static func alignFailureRecord(job: AlignJob, error: Error) -> AuditRecordPayload {
+        var p = AuditRecordPayload(command: .align, commandLine: job.commandLine)
+        p.fail(error)
+        p.protocolEntry = protocolEntry(job.protocolName)
+        p.inputs = [imageInput(role: .scan, path: job.scanPath), imageInput(role: .atlas, path: job.atlasPath)]
+            + [job.scanMaskPath.map { imageInput(role: .scanMask, path: $0) }, job.atlasMaskPath.map { imageInput(role: .atlasMask, path: $0) }].compactMap { $0 }
+        p.threads = job.threads
+        p.nonFinite = .init(job.nonFinite, replaced: [:])
         return p
     }
 
     // MARK: apply
 
     /// The record of a successful `apply` of `atlasToScan`.
-    public static func applyRecord(job: ApplyJob, atlasToScan t: Affine, commandLine: [String]) throws -> [String: AuditValue] {
-        var p = common(command: "apply", commandLine: commandLine)
-        p["inputs"] = applyInputs(job)
-        p["atlasToScan"] = matrix(t)
-        p["decomposition"] = decomposition(t)
-        p["apply"] = applySettings(job)
-        p["threads"] = .int(Int64(job.threads))
-        p["outputs"] = try outputs(["resampled": job.outputPath])
+    public static func applyRecord(job: ApplyJob, atlasToScan t: Affine, commandLine: [String]) throws -> AuditRecordPayload {
+        var p = applyPayload(job, commandLine: commandLine)
+        p.atlasToScan = t
+        p.outputs = try outputs([(.resampled, job.outputPath)])
         return p
     }
 
     /// The record of a failed `apply`.
-    public static func applyFailureRecord(job: ApplyJob, error: Error, commandLine: [String]) -> [String: AuditValue] {
-        var p = common(command: "apply", commandLine: commandLine)
-        p["status"] = "failed"
-        p["error"] = .string(String(describing: error))
-        p["inputs"] = applyInputs(job)
-        p["apply"] = applySettings(job)
-        p["threads"] = .int(Int64(job.threads))
+    public static func applyFailureRecord(job: ApplyJob, error: Error, commandLine: [String]) -> AuditRecordPayload {
+        var p = applyPayload(job, commandLine: commandLine)
+        p.fail(error)
         return p
     }
 
-    static func applyInputs(_ job: ApplyJob) -> AuditValue {
-        [fileInput(role: "transform", path: job.transformPath), imageInput(role: "moving", path: job.movingPath),
-         imageInput(role: "reference", path: job.referencePath)]
-    }
-
-    static func applySettings(_ job: ApplyJob) -> AuditValue {
-        ["inverse": .bool(job.inverse), "interpolation": .string(job.interpolation.rawValue), "format": .optional(job.format?.rawValue)]
+    static func applyPayload(_ job: ApplyJob, commandLine: [String]) -> AuditRecordPayload {
+        var p = AuditRecordPayload(command: .apply, commandLine: commandLine)
+        p.inputs = [fileInput(role: .transform, path: job.transformPath), imageInput(role: .moving, path: job.movingPath),
+                    imageInput(role: .reference, path: job.referencePath)]
+        p.apply = .init(inverse: job.inverse, interpolation: job.interpolation.rawValue, format: job.format)
+        p.threads = job.threads
+        return p
     }
 }
 

@@ -30,14 +30,10 @@ public enum AuditRecordExport {
 
     /// The record's `atlasToScan` (RAS+ mm, atlas → scan).
     public static func atlasToScan(_ r: AuditRecord, log: String) throws -> Affine {
-        guard let rows = r.fields["atlasToScan"]?.array, rows.count == 4 else {
+        guard let value = r.fields["atlasToScan"], !value.isNull else {
             throw AuditLogError(path: log, line: r.line, problem: "the record has no transform (status \(r.fields["status"]?.string ?? "?"))")
         }
-        let e = rows.flatMap { $0.array ?? [] }.compactMap(\.number)
-        guard e.count == 16, let a = Affine(rowMajor4x4: e) else {
-            throw AuditLogError(path: log, line: r.line, problem: "'atlasToScan' is not 4 rows of 4 numbers with last row 0 0 0 1")
-        }
-        return a
+        return try StnregTransformJSON.matrix(value, file: log, place: "line \(r.line)")
     }
 
     /// Writes the record's transform to `path` in `format`. FSL and LTA need the atlas and scan

@@ -129,8 +129,16 @@ public struct BatchJob: Sendable {
         /// The error, for a failed item; for a skipped item, why.
         public var message: String?
         public var seconds: Double
-        /// The main outputs (warped image and transform JSON).
-        public var outputs: [String: String]
+        /// The main outputs (none when the item did not get as far as writing them).
+        public var outputs: MainOutputs
+    }
+
+    /// An item's warped image and transform JSON (a series' `_transforms.json`); both nil
+    /// before they are written (JSON `{}`).
+    public struct MainOutputs: Codable, Sendable, Equatable {
+        public var warped: String?
+        public var transform: String?
+        public init(warped: String? = nil, transform: String? = nil) { self.warped = warped; self.transform = transform }
     }
 
     /// Reported after each item finishes.
@@ -175,8 +183,8 @@ public struct BatchJob: Sendable {
 
     /// Runs the batch. `progress` is called after each item, one call at a time (from worker threads).
     public func run(progress: (@Sendable (Progress) -> Void)? = nil) throws -> Summary {
-        let clock = DispatchTime.now().uptimeNanoseconds
-        @Sendable func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
+        let clock = Stopwatch()
+        @Sendable func elapsed() -> Double { clock.total }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: outputFolder, isDirectory: &isDir), isDir.boolValue else {
             throw BatchError("the output folder \(outputFolder) does not exist; create it first")

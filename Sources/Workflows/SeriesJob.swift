@@ -69,17 +69,14 @@ public struct SeriesJob: Sendable {
     /// The protocol name or path actually used.
     public var effectiveProtocol: String { protocolName ?? SeriesJob.defaultProtocol(for: reference) }
 
-    /// The output paths, by kind.
-    public var outputPaths: [String: String] {
-        ["warped": prefix + "_warped.nii.gz", "transforms": prefix + "_transforms.json",
-         "motionCSV": prefix + "_motion.csv", "motionPlot": prefix + "_motion.png"]
-    }
+    /// The output paths, by role.
+    public var outputPaths: SeriesOutputs { SeriesOutputs(prefix: prefix) }
 
     /// What the job produced.
     public struct Outcome: Sendable {
         /// One record per frame, in frame order.
         public var frames: [TransformRecord]
-        public var outputs: [String: String]
+        public var outputs: SeriesOutputs
         public var protocolRef: TransformRecord.ProtocolRef
         public var model: TransformRecord.ModelRef?
         public var series: TransformRecord.Input
@@ -110,22 +107,24 @@ public struct SeriesJob: Sendable {
 
     /// Runs the job. `progress` receives one line per frame.
     public func run(progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
-        let clock = DispatchTime.now().uptimeNanoseconds
+        let clock = Stopwatch()
         let outputs = outputPaths
         var inputs = [seriesPath]
         if case .atlas(let a) = reference { inputs.append(a) }
-        for (_, path) in outputs { try AtomicFile.refuseInputs(path, inputs) }
+        for (_, path) in outputs.all { try AtomicFile.refuseInputs(path, inputs) }
         let folder = URL(fileURLWithPath: prefix).deletingLastPathComponent().path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
             throw AtomicFile.WriteError(path: prefix, reason: "the output folder \(folder) does not exist; create it or choose another output folder")
         }
 
-        let (settings, protocolPath) = try ProtocolLocator.load(effectiveProtocol)
-        let protocolRef = TransformRecord.ProtocolRef(name: settings.name, path: protocolPath, sha256: try SHA256.hex(ofFile: protocolPath))
+        let (settings, protocolPath, protocolBytes) = try ProtocolLocator.loadWithBytes(effectiveProtocol)
+        // The protocol as used: the hash of the bytes parsed, the limits the check applies.
+        let protocolRef = TransformRecord.ProtocolRef(name: settings.name, path: protocolPath, sha256: SHA256.hex(protocolBytes),
+                                                      limits: settings.limits)
         let image = try AlignJob.read(seriesPath, nonFinite: nonFinite)
         guard image.frameCount > 1 else {
-            throw AlignError("\(seriesPath): has 1 frame; a series needs several (register a 3D scan to an atlas instead)")
+            throw SeriesError("\(seriesPath): has 1 frame; a series needs several (register a 3D scan to an atlas instead)")
         }
         let seriesInput = try AlignJob.describe(seriesPath, image.header)
         let fixed: Volume
@@ -137,7 +136,7 @@ public struct SeriesJob: Sendable {
         case .atlas(let atlasPath):
             let atlasImage = try AlignJob.read(atlasPath, nonFinite: nonFinite)
             guard atlasImage.frameCount == 1 else {
-                throw AlignError("\(atlasPath): has \(atlasImage.frameCount) frames; the atlas must be a 3D volume")
+                throw SeriesError("\(atlasPath): has \(atlasImage.frameCount) frames; the atlas must be a 3D volume")
             }
             fixed = atlasImage.frame(0)
             referenceInput = try AlignJob.describe(atlasPath, atlasImage.header)
@@ -146,48 +145,52 @@ public struct SeriesJob: Sendable {
             disagree = disagree || atlasImage.header.sformQformDisagree
         case .frame(let n):
             guard n >= 0 && n < image.frameCount else {
-                throw AlignError("\(seriesPath): --to-frame \(n) is outside the series' frames 0…\(image.frameCount - 1)")
+                throw SeriesError("\(seriesPath): --to-frame \(n) is outside the series' frames 0…\(image.frameCount - 1)")
             }
             fixed = image.frame(n)
             referenceInput = seriesInput
             referenceRef = .init(kind: "frame", path: seriesPath, frame: n)
         }
-        let (predictor, modelRef) = try AlignJob.loadPredictor(settings, protocolPath: protocolPath, useNetwork: useNetwork)
+        let (predictor, modelRef) = try SeriesJob.asSeriesError { try AlignJob.loadPredictor(settings, protocolPath: protocolPath, useNetwork: useNetwork) }
         let scanName = URL(fileURLWithPath: seriesPath).lastPathComponent
 
         var records: [TransformRecord] = []
         var warpedFrames: [Volume] = []
         for t in 0..<image.frameCount {
-            let frameClock = DispatchTime.now().uptimeNanoseconds
+            let frameClock = Stopwatch()
             let scan = image.frame(t)
-            var result = try AlignJob.registerVolumes(scan: scan, atlas: fixed, settings: settings, predictor: predictor,
+            var result = try SeriesJob.asSeriesError { try AlignJob.registerVolumes(scan: scan, atlas: fixed, settings: settings, predictor: predictor,
                                                       threads: threads, rotationSearch: nil, refine: true,
                                                       context: "\(seriesPath) frame \(t) → \(referenceRef.kind == "atlas" ? referenceRef.path : "frame \(referenceRef.frame!)")",
-                                                      progress: nil)
+                                                      progress: nil) }
             if disagree { result.flags.append(.headerMatricesDisagree) }
             warpedFrames.append(resample(scan, onto: fixed.grid, atlasToScan: result.atlasToScan, interpolation: .linear, threads: threads))
-            result.timings["wall"] = Double(DispatchTime.now().uptimeNanoseconds - frameClock) / 1e9
-            records.append(TransformRecord(tool: "stnreg \(STNRegBuild.version)", created: AlignJob.timestamp(), commandLine: commandLine,
+            result.timings["wall"] = frameClock.total
+            records.append(TransformRecord(tool: STNRegBuild.tool, created: UTCTime.string(.seconds), commandLine: commandLine,
                                            result: result, settings: settings, protocolRef: protocolRef,
-                                           scan: seriesInput, atlas: referenceInput, outputs: outputs, model: modelRef))
+                                           scan: seriesInput, atlas: referenceInput, outputs: outputs.byRole, model: modelRef))
             progress?(String(format: "%@ frame %d/%d: similarity %.4f → %.4f", scanName, t + 1, image.frameCount,
                              result.similarityBefore, result.similarityAfter))
         }
 
-        try NIfTIWriter.write(frames: warpedFrames, to: outputs["warped"]!, datatype: .float32,
+        try NIfTIWriter.write(frames: warpedFrames, to: outputs[.warped], datatype: .float32,
                               description: "stnreg series", protectedInputs: inputs)
         warpedFrames = []
         let file = TransformsFile(series: seriesPath, reference: referenceRef, frames: records)
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try e.encode(file), to: outputs["transforms"]!, protectedInputs: inputs)
-        try AtomicFile.write(Data(SeriesJob.motionCSV(records).utf8), to: outputs["motionCSV"]!, protectedInputs: inputs)
+        try AtomicFile.write(try StableJSON.encode(file), to: outputs[.transforms], protectedInputs: inputs)
+        try AtomicFile.write(Data(SeriesJob.motionCSV(records).utf8), to: outputs[.motionCSV], protectedInputs: inputs)
         let plot = SeriesJob.motionPlot(records)
-        try AtomicFile.refuseInputs(outputs["motionPlot"]!, inputs)
-        try AtomicFile.withTemporary(for: outputs["motionPlot"]!) { tmp in try PNGWriter.write(plot, to: tmp) }
+        try AtomicFile.refuseInputs(outputs[.motionPlot], inputs)
+        try AtomicFile.withTemporary(for: outputs[.motionPlot]) { tmp in try PNGWriter.write(plot, to: tmp) }
         return Outcome(frames: records, outputs: outputs, protocolRef: protocolRef, model: modelRef, series: seriesInput,
-                       reference: referenceInput, seconds: Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9,
+                       reference: referenceInput, seconds: clock.total,
                        nonFiniteReplaced: replaced)
+    }
+
+    /// The align stages a series shares report ``AlignError``; a series reports ``SeriesError``
+    /// (same text).
+    static func asSeriesError<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as AlignError { throw SeriesError(e.description) }
     }
 
     /// Translation (mm) and rotation (degrees) of each frame's `atlasToScan` (NaN when it has no decomposition).

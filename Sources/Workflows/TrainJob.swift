@@ -48,8 +48,8 @@ public struct TrainJob: Sendable {
     public var csvPath: String { stem + ".losses.csv" }
     public var plotPath: String { stem + ".losses.png" }
 
-    /// The training configuration from the protocol's `network` section and the overrides.
-    public static func configuration(_ n: RegistrationProtocol.NetworkSettings, steps: Int?, seed: UInt64?, percentiles: [Double]) -> TrainingConfiguration {
+    /// The training configuration from the protocol's `training` section and the overrides.
+    public static func configuration(_ n: RegistrationProtocol.TrainingSettings, steps: Int?, seed: UInt64?, percentiles: [Double]) -> TrainingConfiguration {
         TrainingConfiguration(
             architecture: NetworkArchitecture(gridSize: n.gridSize, inputChannels: 2, blockChannels: n.blockChannels,
                                               convolutionsPerBlock: n.convolutionsPerBlock, normalization: .group(groups: 4),
@@ -73,10 +73,10 @@ public struct TrainJob: Sendable {
     public func run(report: (LossPoint, Double, Int) -> Void, shouldStop: @escaping () -> Bool) throws -> Outcome {
         let inputs = [atlasPath] + scanPaths + validationPaths
         for out in [outputPath, checkpointPath, csvPath, plotPath] { try AtomicFile.refuseInputs(out, inputs) }
-        guard !scanPaths.isEmpty else { throw AlignError("no training scans given (--scans)") }
+        guard !scanPaths.isEmpty else { throw TrainError("no training scans given (--scans)") }
         let (settings, protocolPath) = try ProtocolLocator.load(protocolName)
-        guard let n = settings.network else {
-            throw AlignError("\(protocolPath): the protocol has no 'network' section; choose a protocol that defines the network to train")
+        guard let n = settings.training else {
+            throw TrainError("\(protocolPath): the protocol has no 'training' section; choose a protocol that says how to train the network")
         }
         let config = TrainJob.configuration(n, steps: steps, seed: seed, percentiles: settings.intensityPercentiles)
         let atlas = try NIfTIReader.readVolume(atlasPath)
@@ -85,21 +85,21 @@ public struct TrainJob: Sendable {
         var resumeState: TrainingState?
         if resume, FileManager.default.fileExists(atPath: checkpointPath) {
             guard let data = FileManager.default.contents(atPath: checkpointPath) else {
-                throw AlignError("\(checkpointPath): cannot read the checkpoint")
+                throw TrainError("\(checkpointPath): cannot read the checkpoint")
             }
             do {
                 resumeState = try JSONDecoder().decode(TrainingState.self, from: data)
             } catch {
-                throw AlignError("\(checkpointPath): not a valid checkpoint (\(error)); delete it to start afresh")
+                throw TrainError("\(checkpointPath): not a valid checkpoint (\(error)); delete it to start afresh")
             }
         }
         let trainer = try Trainer(atlas: atlas, training: training, validation: validation, configuration: config,
                                   threads: threads, resume: resumeState)
         let startStep = trainer.state.step
-        let begin = DispatchTime.now().uptimeNanoseconds
+        let clock = Stopwatch()
         let state = try trainer.run(
             report: { p in
-                let secs = Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+                let secs = clock.total
                 report(p, Double(p.step - startStep) / max(secs, 1e-9), config.steps)
             },
             checkpoint: { s in
@@ -114,7 +114,7 @@ public struct TrainJob: Sendable {
         }
         let last = state.history.last
         let provenance = ModelFile.Provenance(
-            tool: "stnreg \(STNRegBuild.version)", created: AlignJob.timestamp(), commandLine: commandLine,
+            tool: STNRegBuild.tool, created: UTCTime.string(.seconds), commandLine: commandLine,
             atlas: .init(path: atlasPath, sha256: atlasHash), trainingScans: try refs(scanPaths), validationScans: try refs(validationPaths),
             seed: config.seed, steps: state.step, batchSize: config.batchSize, threads: threads,
             finalTrainingLoss: last?.loss ?? .nan,

@@ -105,10 +105,10 @@ final class AccuracyTruth {
         let job = AlignJob(scanPath: scanPath, atlasPath: atlasPath, prefix: work + "/\(tag)_out",
                            protocolName: protocolName, threads: threads, commandLine: ["stnbench"],
                            useNetwork: arm.useNetwork, refine: arm.refine, rotationSearch: arm.rotationSearch)
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        let clock = Stopwatch()
         let outcome = try job.run()
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        let found = try applyMaps(maps, transformPath: outcome.outputs["transform"]!, atlas: atlas.grid, work: work, tag: tag, threads: threads)
+        let seconds = clock.total
+        let found = try applyMaps(maps, transformPath: outcome.outputs.transform, atlas: atlas.grid, work: work, tag: tag, threads: threads)
         let (mean, p95) = treOverMask(found, truthMaps[name]!, mask: mask)
         return (AccuracyCase(scanName: name, tre: mean, tre95: p95, seconds: seconds, flags: outcome.record.flags, maxRotation: rotation), outcome)
     }

@@ -1,14 +1,15 @@
 import Dispatch
 import Foundation
+import VolumeCore
 
 /// Runs `body` `runs` times after one warm-up and returns the median wall time in seconds.
 func medianSeconds(runs: Int = 7, _ body: () throws -> Void) rethrows -> Double {
     try body()
     var t: [Double] = []
     for _ in 0..<runs {
-        let s = DispatchTime.now().uptimeNanoseconds
+        let clock = Stopwatch()
         try body()
-        t.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
+        t.append(clock.total)
     }
     t.sort()
     return t[t.count / 2]

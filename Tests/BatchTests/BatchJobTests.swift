@@ -4,6 +4,7 @@ import NIfTIIO
 import Registration
 import Testing
 import TestSupport
+import TransformIO
 import VolumeCore
 import Workflows
 
@@ -29,7 +30,7 @@ struct BatchJobTests {
                 let a = bytes(item.item.prefix + suffix), b = bytes(one + "/" + AlignJob.fileStem(scan) + suffix)
                 #expect(a != nil && a == b, "\(suffix) of \(scan) differs from align")
             }
-            let t = try TransformRecord.readAtlasToScan(path: item.item.prefix + "_transform.json")
+            let t = try TransformFile.read(path: item.item.prefix + "_transform.json")
             #expect(t == align.record.atlasToScan)
             #expect(Affine.maxAbsDifference(t, c.truths[n]) < 0.5)   // mm / matrix entries, small phantom
         }

@@ -141,7 +141,7 @@ struct ParserPropertyTests {
         let path = dir + "/t.json"
         try Data(#"{"format": "stnreg-transform", "version": 1, "atlasToScan": [[1,0,0,0],[0,1,0,0],[0,0,1,"x"],[0,0,0,1]]}"#.utf8)
             .write(to: URL(fileURLWithPath: path))
-        let e3 = #expect(throws: TransformRecordError.self) { try TransformRecord.readAtlasToScan(path: path) }
+        let e3 = #expect(throws: TransformFileError.self) { try TransformFile.read(path: path) }
         #expect(e3?.description == "\(path): key 'atlasToScan' row 2 column 3: expected a finite number")
     }
 }

@@ -125,13 +125,14 @@ struct LevelSimilarityKeyTests {
     }
 }
 
+/// The optional keys of the `training` section (and `network.applications`): defaults and ranges.
 struct NetworkSectionOptionalKeyTests {
-    func parse(_ edit: (inout [String: Any]) -> Void) throws -> RegistrationProtocol {
+    func parse(_ section: String = "training", _ edit: (inout [String: Any]) -> Void) throws -> RegistrationProtocol {
         let data = try Data(contentsOf: URL(fileURLWithPath: protocolsFolder + "/brain-affine.json"))
         var obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        var n = obj["network"] as! [String: Any]
+        var n = obj[section] as! [String: Any]
         edit(&n)
-        obj["network"] = n
+        obj[section] = n
         return try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
     }
 
@@ -139,19 +140,21 @@ struct NetworkSectionOptionalKeyTests {
         let p = try parse { n in
             for k in ["pooledSize", "trainLossBlurMM"] { n.removeValue(forKey: k) }
         }
-        let n = try #require(p.network)
+        let n = try #require(p.training)
         #expect(n.pooledSize == 1 && n.trainLossBlurMM == 0)
-        let q = try parse { n in n["pooledSize"] = 2; n["trainLossBlurMM"] = 4; n["applications"] = 4 }
-        #expect(q.network?.pooledSize == 2 && q.network?.trainLossBlurMM == 4 && q.network?.applications == 4)
+        let q = try parse { n in n["pooledSize"] = 2; n["trainLossBlurMM"] = 4 }
+        #expect(q.training?.pooledSize == 2 && q.training?.trainLossBlurMM == 4)
+        #expect(try parse("network") { n in n["applications"] = 4 }.network?.applications == 4)
     }
 
-    @Test(arguments: [("pooledSize", 0.0), ("pooledSize", 1.5), ("applications", 5.0), ("applications", 0.0), ("trainLossBlurMM", -1.0)])
-    func outOfRangeValuesAreNamed(key: String, value: Double) throws {
+    @Test(arguments: [("training", "pooledSize", 0.0), ("training", "pooledSize", 1.5), ("network", "applications", 5.0),
+                      ("network", "applications", 0.0), ("training", "trainLossBlurMM", -1.0)])
+    func outOfRangeValuesAreNamed(section: String, key: String, value: Double) throws {
         do {
-            _ = try parse { n in n[key] = value }
+            _ = try parse(section) { n in n[key] = value }
             Issue.record("expected an error for \(key) = \(value)")
         } catch let e as ProtocolError {
-            #expect(e.key == "network." + key)
+            #expect(e.key == section + "." + key)
         }
     }
 }

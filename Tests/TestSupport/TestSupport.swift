@@ -105,4 +105,9 @@ public enum Tolerance {
     /// Relative error of a Double analytic gradient against central differences of a Double
     /// function with step 1e-4…1e-6: truncation ~h² and rounding ~1e-16/h, both below 1e-6.
     public static let float64FiniteDifference = 1e-6
+    /// Largest entry difference (mm, or unitless for the linear part) between a transform and
+    /// the same transform read back from a file stnreg wrote: numbers are written as the
+    /// shortest decimal that reads back exactly, and the frame changes (LPS flips, ITK's centre)
+    /// add at most a few ulps of entries of size ≤ 100, i.e. ~1e-14; 1e-12 leaves a margin of 100×.
+    public static let transformFileRoundTrip = 1e-12
 }

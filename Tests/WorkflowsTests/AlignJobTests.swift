@@ -53,29 +53,32 @@ struct AlignJobTests {
     @Test func writesEveryOutputAndRecoversTheTransform() throws {
         let c = try PhantomCase()
         let outcome = try c.job(prefix: "out").run()
-        for (_, path) in outcome.outputs { #expect(FileManager.default.fileExists(atPath: path), "\(path)") }
-        #expect(outcome.outputs.count == 7)
+        for (_, path) in outcome.outputs.all { #expect(FileManager.default.fileExists(atPath: path), "\(path)") }
+        #expect(outcome.outputs.all.count == 7)
         let err = Affine.maxAbsDifference(outcome.record.atlasToScan, c.truth)
         #expect(err < 0.05, "max entry error \(err)")
         // The JSON record reads back to the same transform.
-        let back = try TransformRecord.readAtlasToScan(path: outcome.outputs["transform"]!)
-        #expect(Affine.maxAbsDifference(back, outcome.record.atlasToScan) < 1e-12)
+        let back = try TransformFile.read(path: outcome.outputs[.transform])
+        #expect(Affine.maxAbsDifference(back, outcome.record.atlasToScan) < Tolerance.transformFileRoundTrip)
         // The warped output is on the atlas grid.
-        let warped = try NIfTIReader.readHeader(outcome.outputs["warped"]!)
+        let warped = try NIfTIReader.readHeader(outcome.outputs[.warped])
         #expect(warped.gridDims == c.atlasGrid.dims)
         #expect(Affine.maxAbsDifference(warped.voxelToWorld, c.atlasGrid.voxelToWorld) < 1e-4)
-        // Input hashes are recorded.
-        #expect(outcome.record.scan.sha256.count == 64)
-        #expect(outcome.record.protocolUsed.sha256.count == 64)
+        // The version is the one of `stnreg --version`.
+        #expect(outcome.record.tool == "stnreg " + STNRegBuild.version)
+        // Input hashes are recorded: the SHA-256 of each file's bytes (checked against coreutils).
+        #expect(outcome.record.scan.sha256 == (try referenceSHA256(ofFile: c.scanPath)))
+        #expect(outcome.record.atlas.sha256 == (try referenceSHA256(ofFile: c.atlasPath)))
+        #expect(outcome.record.protocolUsed.sha256 == (try referenceSHA256(ofFile: c.protocolPath)))
     }
 
     @Test func everyTransformFileReproducesTheWarpedScanThroughApply() throws {
         let c = try PhantomCase()
         let outcome = try c.job(prefix: "out").run()
-        let reference = try NIfTIReader.readVolume(outcome.outputs["warped"]!)
-        for key in ["transform", "itk", "ants", "fsl", "niftyreg", "lta"] {
+        let reference = try NIfTIReader.readVolume(outcome.outputs[.warped])
+        for key: AlignOutputs.Role in [.transform, .itk, .ants, .fsl, .niftyreg, .lta] {
             let out = c.dir + "/applied_\(key).nii.gz"
-            try ApplyJob(transformPath: outcome.outputs[key]!, movingPath: c.scanPath, referencePath: c.atlasPath,
+            try ApplyJob(transformPath: outcome.outputs[key], movingPath: c.scanPath, referencePath: c.atlasPath,
                          outputPath: out).run()
             let v = try NIfTIReader.readVolume(out)
             var worst: Float = 0
@@ -88,7 +91,7 @@ struct AlignJobTests {
         let c = try PhantomCase()
         let outcome = try c.job(prefix: "out").run()
         let out = c.dir + "/atlas_in_scan.nii.gz"
-        try ApplyJob(transformPath: outcome.outputs["itk"]!, movingPath: c.atlasPath, referencePath: c.scanPath,
+        try ApplyJob(transformPath: outcome.outputs[.itk], movingPath: c.atlasPath, referencePath: c.scanPath,
                      outputPath: out, inverse: true).run()
         let back = try NIfTIReader.readVolume(out)
         let scan = try NIfTIReader.readVolume(c.scanPath)
@@ -107,9 +110,9 @@ struct AlignJobTests {
         let a = try c.job(prefix: "t1", threads: 1).run()
         let b = try c.job(prefix: "t2", threads: 2).run()
         #expect(a.record.atlasToScan == b.record.atlasToScan)
-        for key in ["warped", "itk", "ants", "fsl", "niftyreg"] {
-            let da = try Data(contentsOf: URL(fileURLWithPath: a.outputs[key]!))
-            let db = try Data(contentsOf: URL(fileURLWithPath: b.outputs[key]!))
+        for key: AlignOutputs.Role in [.warped, .itk, .ants, .fsl, .niftyreg] {
+            let da = try Data(contentsOf: URL(fileURLWithPath: a.outputs[key]))
+            let db = try Data(contentsOf: URL(fileURLWithPath: b.outputs[key]))
             #expect(da == db, "\(key) differs between 1 and 2 threads")
         }
     }
@@ -122,15 +125,15 @@ struct AlignJobTests {
         let b = try c.job(prefix: "r2", threads: 2).run()
         #expect(a.record.atlasToScan == b.record.atlasToScan)
         #expect(a.record.flags == b.record.flags)
-        for key in ["warped", "itk", "ants", "fsl", "niftyreg", "lta"] {
-            let da = try Data(contentsOf: URL(fileURLWithPath: a.outputs[key]!))
-            let db = try Data(contentsOf: URL(fileURLWithPath: b.outputs[key]!))
+        for key: AlignOutputs.Role in [.warped, .itk, .ants, .fsl, .niftyreg, .lta] {
+            let da = try Data(contentsOf: URL(fileURLWithPath: a.outputs[key]))
+            let db = try Data(contentsOf: URL(fileURLWithPath: b.outputs[key]))
             #expect(da == db, "\(key) differs between two runs")
         }
         var applied: [Data] = []
         for (n, threads) in [1, 2, 1, 2].enumerated() {
             let out = c.dir + "/applied\(n).nii.gz"
-            try ApplyJob(transformPath: a.outputs["transform"]!, movingPath: c.scanPath, referencePath: c.atlasPath,
+            try ApplyJob(transformPath: a.outputs[.transform], movingPath: c.scanPath, referencePath: c.atlasPath,
                          outputPath: out, threads: threads).run()
             applied.append(try Data(contentsOf: URL(fileURLWithPath: out)))
         }

@@ -2,6 +2,9 @@ import Dispatch
 import Foundation
 
 /// How many threads kernels may use. Results never depend on it (see ``parallelChunks``).
+///
+/// (Module `Parallelism`: no dependencies, so that AuditLog, which knows nothing of imaging,
+/// shares the helpers with the kernels; VolumeCore re-exports it.)
 public enum ThreadPolicy {
     /// Threads used when a caller does not say: `STNREG_THREADS` if set, else the number of cores.
     public static var defaultThreadCount: Int {
@@ -53,4 +56,22 @@ private final class ChunkCounter: @unchecked Sendable {
         defer { value += 1 }
         return value
     }
+}
+
+/// Runs `f(n)` for `n` in `0..<count` on up to `threads` threads and returns the results in
+/// order of `n`: the one parallel map of the project. Each result depends only on `n`, so the
+/// output equals `(0..<count).map(f)` for any thread count. Work is dealt in up to
+/// `4 × threads` contiguous chunks (few lock round trips for many cheap items).
+public func parallelMap<T>(_ count: Int, threads: Int, _ f: (Int) -> T) -> [T] {
+    guard count > 0 else { return [] }
+    guard threads > 1, count > 1 else { return (0..<count).map(f) }
+    let chunks = min(count, threads * 4)
+    var slots = [T?](repeating: nil, count: count)
+    slots.withUnsafeMutableBufferPointer { buf in
+        let out = UncheckedSendable(buf.baseAddress!)
+        parallelChunks(chunks, threads: threads) { c in
+            for n in chunkRange(c, of: chunks, count: count) { out.value[n] = f(n) }
+        }
+    }
+    return slots.map { $0! }
 }

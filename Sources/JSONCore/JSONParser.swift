@@ -1,22 +1,42 @@
-/// A strict JSON parser for one line of an audit log, into an ``AuditValue``.
+/// Why a text is not valid JSON: where parsing stopped and the problem.
+public struct JSONSyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// 1-based line, and 1-based byte column within it.
+    public var line: Int
+    public var column: Int
+    public var problem: String
+    public init(line: Int, column: Int, problem: String) { self.line = line; self.column = column; self.problem = problem }
+    /// `column N: problem` on the first line (an audit log line), else `line L, column N: problem`.
+    public var description: String { line == 1 ? "column \(column): \(problem)" : "line \(line), column \(column): \(problem)" }
+    /// The problem with its place, as the older file readers wrote it (`… at line L, column N`).
+    public var message: String { "\(problem) at line \(line), column \(column)" }
+}
+
+/// The one strict JSON parser (RFC 8259) of the project, into a ``JSONValue``.
 ///
-/// Numbers without a fraction or exponent that fit in Int64 become ``AuditValue/int(_:)``;
-/// all others ``AuditValue/double(_:)``. Duplicate object keys are an error (a record must
-/// have one meaning). Errors give the byte column (1-based) where parsing stopped.
-public struct JSONLineParser {
-    /// Why a line is not valid JSON: the column (1-based byte offset) and the problem.
-    public struct SyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
-        public var column: Int
-        public var problem: String
-        public var description: String { "column \(column): \(problem)" }
+/// Numbers without a fraction or exponent that fit in Int64 become ``JSONValue/int(_:)``; all
+/// others ``JSONValue/double(_:)`` (read with Swift's correctly rounded `Double(String)`, so
+/// values written by `JSONEncoder` read back bit for bit; out of range is an error). No leading
+/// zeros, no trailing commas, no comments. Errors give the line and byte column where parsing
+/// stopped; nothing is thrown as control flow inside a value.
+public struct JSONParser {
+    /// What differs between an audit log line and a user file.
+    public struct Options: Sendable {
+        /// Reject an object with a key twice (a record must have one meaning), else keep the last.
+        public var rejectDuplicateKeys: Bool
+        /// Deepest nesting accepted.
+        public var maxDepth: Int
+        /// The text is one line of a log: an early end means the line is cut short.
+        public var isLogLine: Bool
+
+        /// One audit log line: duplicate keys rejected, 128 levels.
+        public static let logLine = Options(rejectDuplicateKeys: true, maxDepth: 128, isLogLine: true)
+        /// A user file (protocol, model header, transform JSON): the last duplicate wins, 512 levels.
+        public static let file = Options(rejectDuplicateKeys: false, maxDepth: 512, isLogLine: false)
     }
 
-    private let bytes: [UInt8]
-    private var pos = 0
-
     /// Parses `bytes` as exactly one JSON value (whitespace around it allowed).
-    public static func parse(_ bytes: [UInt8]) throws -> AuditValue {
-        var p = JSONLineParser(bytes: bytes)
+    public static func parse(_ bytes: [UInt8], options: Options) throws(JSONSyntaxError) -> JSONValue {
+        var p = JSONParser(bytes: bytes, options: options)
         p.skipSpace()
         let v = try p.value(depth: 0)
         p.skipSpace()
@@ -24,20 +44,33 @@ public struct JSONLineParser {
         return v
     }
 
-    /// Parses a UTF-8 string as one JSON value.
-    public static func parse(_ text: String) throws -> AuditValue { try parse(Array(text.utf8)) }
+    private let bytes: [UInt8]
+    private var pos = 0
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
 
-    private func error(_ problem: String) -> SyntaxError { SyntaxError(column: pos + 1, problem: problem) }
+    private let options: Options
+
+    private init(bytes: [UInt8], options: Options) { self.bytes = bytes; self.options = options }
+
+    private func error(_ problem: String, at offset: Int? = nil) -> JSONSyntaxError {
+        let at = min(offset ?? pos, bytes.count)
+        var line = 1, lineStart = 0
+        for n in 0..<at where bytes[n] == 0x0A { line += 1; lineStart = n + 1 }
+        return JSONSyntaxError(line: line, column: at - lineStart + 1, problem: problem)
+    }
+
+    /// "unexpected end of line<inside> (the line is cut short)" for a log line, else "… of text".
+    private func endError(_ inside: String = "") -> JSONSyntaxError {
+        options.isLogLine ? error("unexpected end of line\(inside) (the line is cut short)") : error("unexpected end of text\(inside)")
+    }
 
     private mutating func skipSpace() {
         while pos < bytes.count, bytes[pos] == 0x20 || bytes[pos] == 0x09 || bytes[pos] == 0x0A || bytes[pos] == 0x0D { pos += 1 }
     }
 
-    private mutating func value(depth: Int) throws -> AuditValue {
-        guard depth < 128 else { throw error("nested too deeply") }
-        guard pos < bytes.count else { throw error("unexpected end of line (the line is cut short)") }
+    private mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        guard depth < options.maxDepth else { throw error("nested deeper than \(options.maxDepth) levels") }
+        guard pos < bytes.count else { throw endError() }
         switch bytes[pos] {
         case UInt8(ascii: "{"): return try object(depth: depth)
         case UInt8(ascii: "["): return try array(depth: depth)
@@ -46,24 +79,26 @@ public struct JSONLineParser {
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
-        default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[pos])))'")
+        default:
+            let b = bytes[pos]
+            throw error((0x21...0x7E).contains(b) ? "unexpected character '\(Character(Unicode.Scalar(b)))'" : "unexpected byte 0x\(String(b, radix: 16, uppercase: true))")
         }
     }
 
-    private mutating func literal(_ word: String) throws {
+    private mutating func literal(_ word: String) throws(JSONSyntaxError) {
         let w = Array(word.utf8)
         guard pos + w.count <= bytes.count, Array(bytes[pos..<pos + w.count]) == w else { throw error("expected \(word)") }
         pos += w.count
     }
 
-    private mutating func object(depth: Int) throws -> AuditValue {
+    private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         pos += 1
-        var o: [String: AuditValue] = [:]
+        var o: [String: JSONValue] = [:]
         skipSpace()
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(o) }
         while true {
             skipSpace()
-            guard pos < bytes.count else { throw error("unexpected end of line inside an object (the line is cut short)") }
+            guard pos < bytes.count else { throw endError(" inside an object") }
             guard bytes[pos] == UInt8(ascii: "\"") else { throw error("expected a key in quotes") }
             let keyStart = pos
             let key = try string()
@@ -72,34 +107,34 @@ public struct JSONLineParser {
             pos += 1
             skipSpace()
             let v = try value(depth: depth + 1)
-            guard o.updateValue(v, forKey: key) == nil else {
-                throw SyntaxError(column: keyStart + 1, problem: "key '\(key)' appears twice")
+            if o.updateValue(v, forKey: key) != nil, options.rejectDuplicateKeys {
+                throw error("key '\(key)' appears twice", at: keyStart)
             }
             skipSpace()
-            guard pos < bytes.count else { throw error("unexpected end of line inside an object (the line is cut short)") }
+            guard pos < bytes.count else { throw endError(" inside an object") }
             if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
             if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(o) }
             throw error("expected ',' or '}' in an object")
         }
     }
 
-    private mutating func array(depth: Int) throws -> AuditValue {
+    private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         pos += 1
-        var a: [AuditValue] = []
+        var a: [JSONValue] = []
         skipSpace()
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(a) }
         while true {
             skipSpace()
             a.append(try value(depth: depth + 1))
             skipSpace()
-            guard pos < bytes.count else { throw error("unexpected end of line inside an array (the line is cut short)") }
+            guard pos < bytes.count else { throw endError(" inside an array") }
             if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
             if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(a) }
             throw error("expected ',' or ']' in an array")
         }
     }
 
-    private mutating func string() throws -> String {
+    private mutating func string() throws(JSONSyntaxError) -> String {
         pos += 1
         let start = pos
         // Fast path: no escapes.
@@ -149,13 +184,13 @@ public struct JSONLineParser {
                 }
                 out.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar)!)).utf8))
             default:
-                throw error("unknown escape '\\\(Character(Unicode.Scalar(e)))'")
+                throw error((0x21...0x7E).contains(e) ? "unknown escape '\\\(Character(Unicode.Scalar(e)))'" : "unknown escape: a backslash before byte 0x\(String(e, radix: 16, uppercase: true))")
             }
         }
-        throw error("unterminated string (the line is cut short)")
+        throw error(options.isLogLine ? "unterminated string (the line is cut short)" : "unterminated string")
     }
 
-    private mutating func hex4() throws -> UInt32 {
+    private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
         guard pos + 4 <= bytes.count else { throw error("\\u needs 4 hex digits") }
         var v: UInt32 = 0
         for _ in 0..<4 {
@@ -173,7 +208,7 @@ public struct JSONLineParser {
         return v
     }
 
-    private mutating func number() throws -> AuditValue {
+    private mutating func number() throws(JSONSyntaxError) -> JSONValue {
         let start = pos
         var isInteger = true
         if bytes[pos] == UInt8(ascii: "-") { pos += 1 }
@@ -202,7 +237,7 @@ public struct JSONLineParser {
         }
         let text = String(decoding: bytes[start..<pos], as: UTF8.self)
         if isInteger, let i = Int64(text) { return .int(i) }
-        guard let d = Double(text), d.isFinite else { throw SyntaxError(column: start + 1, problem: "number \(text) is out of range") }
+        guard let d = Double(text), d.isFinite else { throw error("number \(text) is out of range", at: start) }
         return .double(d)
     }
 }
