@@ -136,9 +136,7 @@ public enum Registration {
         if let predictor = request.predictor { progress?("network prediction (\(predictor.applications)×)") }
         var searchWinner: SearchWinner?
         if mode == .always || (mode == .fallback && prediction?.converged == false) {
-            searchWinner = Stopwatch.time("search", into: &timings) {
-                search(path, from: initialisation, prediction: prediction, reusing: crossProbe?.searchWinner)
-            }
+            searchWinner = Stopwatch.time("search", into: &timings) { search(path, from: initialisation, prediction: prediction) }
             progress?("rotation search: \(searchWinner!.candidatesTried) candidates")
         }
         var start = searchWinner?.atlasToScan ?? prediction?.atlasToScan ?? initialisation

@@ -92,7 +92,7 @@ extension Registration {
     static let contrastTissueThreshold: Float = 0.2
 
     /// Stage 2 — what the contrast probe found: the decision, and the cross-contrast path with its
-    /// initialisation and search winner (reused when the decision is "another contrast").
+    /// initialisation (reused when the decision is "another contrast").
     struct ContrastProbe {
         var decision: ContrastDecision
         var path: Prepared
@@ -110,7 +110,8 @@ extension Registration {
         guard let c = s.settings.contrast else { return nil }
         let cross = s.crossContrast(c)
         let ini = initialise(cross)
-        let winner = mode == .never ? nil : search(cross, from: ini, prediction: nil)
+        // One refined candidate is enough to decide (and cheap: a T1 pays a quarter of a search).
+        let winner = mode == .never ? nil : search(cross, from: ini, prediction: nil, refined: 1)
         let start = winner?.atlasToScan ?? ini
         let level = s.searchLevel
         let tissue = zip(level.mask, level.atlas.voxels).map { m, a in a > contrastTissueThreshold ? m : 0 }
@@ -203,17 +204,17 @@ extension Registration {
 
     /// The rotation search from the initialisation (never from a prediction); a usable
     /// prediction competes as one more candidate.
+    /// `refined` of the best-scoring rotations get the translation search and a brief
+    /// refinement (the probe refines one, a full search ``RotationSearch/refinedCandidates``).
     static func search(_ s: Prepared, from initialisation: Affine, prediction: PredictionStage?,
-                       kind: SimilarityKind? = nil, reusing earlier: SearchWinner? = nil) -> SearchWinner {
-        // On the cross-contrast path the probe's search is this search; the prediction of a
-        // network trained on T1 scans does not compete there (it is still recorded and checked).
-        if let earlier, kind == nil { return earlier }
+                       kind: SimilarityKind? = nil, refined: Int = RotationSearch.refinedCandidates) -> SearchWinner {
         var settings = s.settings
         if let kind { settings.initialisation.searchSimilarity = kind }
         let r = RotationSearch.run(level: s.searchLevel, atlasCentre: s.atlasCentre, scanCentre: s.scanCentre,
                                    start: initialisation, extraCandidates: prediction?.atlasToScan.map { [$0] } ?? [],
                                    radiusMM: s.radiusMM, settings: settings,
-                                   useTranslationSearch: s.settings.initialisation.translationSearch, threads: s.threads)
+                                   useTranslationSearch: s.settings.initialisation.translationSearch, refined: refined,
+                                   threads: s.threads)
         return SearchWinner(atlasToScan: r.best, candidatesTried: r.candidatesTried)
     }
 

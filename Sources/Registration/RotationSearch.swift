@@ -36,9 +36,12 @@ enum RotationSearch {
 
     /// `extraCandidates` (e.g. the network's prediction) are refined like the best rotations
     /// and compete with them.
+    /// Rotations refined after scoring (the best by the search measure).
+    static let refinedCandidates = 4
+
     static func run(level: WorkingLevel, atlasCentre: SIMD3<Double>, scanCentre: SIMD3<Double>, start: Affine,
                     extraCandidates: [Affine] = [], radiusMM: Double, settings p: RegistrationProtocol, useTranslationSearch: Bool,
-                    threads: Int) -> Outcome {
+                    refined: Int = refinedCandidates, threads: Int) -> Outcome {
         let rotations = candidates(maxDegrees: p.initialisation.rotationSearchMaxDegrees,
                                    stepDegrees: p.initialisation.rotationSearchStepDegrees)
         // Keep start's linear part (identity unless a caller started elsewhere) and rotate about the atlas centre.
@@ -51,7 +54,7 @@ enum RotationSearch {
         }
         // Stable order: by score, then by candidate index (sort is stable on equal keys here via index).
         let order = scored.indices.sorted { scored[$0].score != scored[$1].score ? scored[$0].score > scored[$1].score : $0 < $1 }
-        let keep = order.prefix(4)
+        let keep = order.prefix(max(1, refined))
         var best = start
         var bestScore = -Double.infinity
         let model: TransformModel = p.transform == .rigid ? .rigid : .similarity
