@@ -136,7 +136,7 @@ public struct AlignJob: Sendable {
         let warped = resample(scan, onto: atlas.grid, atlasToScan: result.atlasToScan,
                               interpolation: labels ? .nearest : .linear, threads: threads)
         try NIfTIWriter.write(warped, to: outputs["warped"]!, datatype: labels ? AlignJob.labelDatatype(for: warped) : .float32,
-                              description: "stnreg warped", protectedInputs: inputs)
+                              description: "stnreg warped", protectedInputs: inputs, threads: threads)
         // Transform files of other tools.
         let scanName = URL(fileURLWithPath: scanPath).lastPathComponent
         let atlasName = URL(fileURLWithPath: atlasPath).lastPathComponent

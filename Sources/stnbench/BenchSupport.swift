@@ -36,3 +36,18 @@ struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
 }
+
+/// Runs every variant once per round (in order, after one warm-up round), `runs` rounds, and
+/// returns each variant's median seconds: variants compared on a shared machine see the same load.
+func medianSecondsAlternating(runs: Int, _ variants: [() throws -> Void]) throws -> [Double] {
+    for v in variants { try v() }
+    var t = Array(repeating: [Double](), count: variants.count)
+    for _ in 0..<runs {
+        for (k, v) in variants.enumerated() {
+            let s = DispatchTime.now().uptimeNanoseconds
+            try v()
+            t[k].append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
+        }
+    }
+    return t.map { $0.sorted()[$0.count / 2] }
+}
