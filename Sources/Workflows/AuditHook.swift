@@ -173,10 +173,12 @@ public enum AuditHook {
             p["contrast"] = ["startNCC": .number(c.startNCC), "sameContrast": .bool(c.sameContrast),
                              "crossContrastSimilarity": .optional(c.crossContrastSimilarity?.rawValue)]
         }
-        p["timingsSeconds"] = .object(r.timingsSeconds.mapValues(AuditValue.number))
+        var timings = r.timingsSeconds
+        p["outputs"] = try Stopwatch.time("hashOutputs", into: &timings) { try outputs(outcome.outputs) }
+        timings["wall"] = outcome.runClock.total
+        p["timingsSeconds"] = .object(timings.mapValues(AuditValue.number))
         p["threads"] = .int(Int64(r.threads))
         p["flags"] = .array(r.flags.map { .string($0.rawValue) })
-        p["outputs"] = try outputs(outcome.outputs)
         p["nonFinite"] = nonFiniteValue(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
     }
@@ -242,14 +244,23 @@ extension AlignJob {
     /// rethrown after it is recorded.
     public func runAndAudit(log: String? = nil, signer: AuditSigner? = nil, progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
         let logPath = log ?? AuditHook.defaultLogPath(besideOutput: prefix)
-        let outcome: Outcome
+        var outcome: Outcome
         do {
             outcome = try run(progress: progress)
         } catch {
             try AuditHook.append(AuditHook.alignFailureRecord(job: self, error: error), to: logPath, failure: error, signer: signer)
             throw error
         }
-        try AuditHook.append(try AuditHook.alignRecord(job: self, outcome: outcome), to: logPath, signer: signer)
+        // The steps after run (AlignJob.stageKeys): building the audit record, nearly all of it
+        // the output hashes (`hashOutputs`, which the record holds too), and the append (`audit`).
+        let done = outcome
+        let payload = try Stopwatch.time("hashOutputs", into: &outcome.record.timingsSeconds) {
+            try AuditHook.alignRecord(job: self, outcome: done)
+        }
+        try Stopwatch.time("audit", into: &outcome.record.timingsSeconds) {
+            try AuditHook.append(payload, to: logPath, signer: signer)
+        }
+        outcome.record.timingsSeconds["wall"] = outcome.runClock.total
         return outcome
     }
 }
