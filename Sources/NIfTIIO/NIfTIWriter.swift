@@ -95,8 +95,13 @@ public enum NIfTIWriter {
                 defer { unlink(named) }
                 switch engine {
                 case .ownWriter(let threads):
-                    let header = try LibNIfTIWrite.headerBytes(dims: dims, datatype: datatype, voxelToWorld: grid.voxelToWorld,
+                    let header: [UInt8]
+                    do {
+                        header = try LibNIfTIWrite.headerBytes(dims: dims, datatype: datatype, voxelToWorld: grid.voxelToWorld,
                                                                sformCode: sformCode, description: description)
+                    } catch let e as NIfTIError {
+                        throw NIfTIError(path: path, kind: e.kind, detail: e.detail)
+                    }
                     let written = try writeFile(named, reportAs: path, header: header, frames: frames, datatype: datatype,
                                                 gzip: gz, threads: threads)
                     try verify(named, reportAs: path, dims: dims, datatype: datatype, geometry: grid.voxelToWorld,

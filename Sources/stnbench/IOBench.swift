@@ -35,15 +35,16 @@ func runIOBenchmark(runs: Int) throws {
     }
     for (name, v) in [("atlas", volume), ("warped brain", warped)] {
         let old = tmp + "/old.nii.gz", new1 = tmp + "/new1.nii.gz", new2 = tmp + "/new2.nii.gz"
-        let tw = try medianSecondsAlternating(runs: runs, [
+        let tw = try medianSecondsAndCPUAlternating(runs: runs, [
             { try NIfTIWriter._writeWithLibnifti(v, to: old, datatype: .float32) },
             { try NIfTIWriter.write(v, to: new1, datatype: .float32, threads: 1) },
             { try NIfTIWriter.write(v, to: new2, datatype: .float32, threads: 2) },
         ])
         let same = FileManager.default.contentsEqual(atPath: new1, andPath: new2)
-        print("write float32 .nii.gz, \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) libnifti (before) \(ms(tw[0]))  \(size(old))")
-        print("                                    1 thread          \(ms(tw[1]))  \(size(new1))  = before / \(String(format: "%.2f", tw[0] / tw[1]))")
-        print("                                    2 threads         \(ms(tw[2]))  \(size(new2))  = before / \(String(format: "%.2f", tw[0] / tw[2]))  (bytes \(same ? "identical" : "DIFFER") to 1 thread)")
+        func cpu(_ k: Int) -> String { "cpu \(ms(tw[k].cpu))" }
+        print("write float32 .nii.gz, \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) libnifti (before) \(ms(tw[0].wall))  \(size(old))  \(cpu(0))")
+        print("                                    1 thread          \(ms(tw[1].wall))  \(size(new1))  \(cpu(1))  = before / \(String(format: "%.2f", tw[0].wall / tw[1].wall))")
+        print("                                    2 threads         \(ms(tw[2].wall))  \(size(new2))  \(cpu(2))  = before / \(String(format: "%.2f", tw[0].wall / tw[2].wall))  (bytes \(same ? "identical" : "DIFFER") to 1 thread)")
     }
     let tWriteGz = try medianSeconds(runs: runs) { try NIfTIWriter.write(volume, to: tmp + "/out.nii.gz", datatype: .float32) }
     print("write float32 .nii.gz                             \(ms(tWriteGz))")
