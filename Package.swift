@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
 
         // SHA-256 through OpenSSL's libcrypto (light to build, unlike swift-crypto).
         .target(name: "Hashing", dependencies: ["CCrypto"]),
@@ -41,7 +42,7 @@ let package = Package(
         .target(name: "VolumeCore", dependencies: ["CMalloc", "Parallelism", "JSONCore"]),
 
         // Kernels and IO.
-        .target(name: "NIfTIIO", dependencies: ["VolumeCore", "CNIfTI"], swiftSettings: niftiInclude),
+        .target(name: "NIfTIIO", dependencies: ["VolumeCore", "CNIfTI", "CZlib"], swiftSettings: niftiInclude),
         .target(name: "Sampling", dependencies: ["VolumeCore"]),
         .target(name: "FFT", dependencies: ["VolumeCore", "CFFTW"]),
         .target(name: "Similarity", dependencies: ["VolumeCore", "FFT"]),

@@ -152,32 +152,38 @@ enum ZNZ {
     }
 }
 
-/// Writing through libnifti (NIfTI-1 single file; gzip when the name ends in `.gz`).
+/// NIfTI-1 headers built by libnifti, and the previous writer that wrote whole files through it.
 enum LibNIfTIWrite {
-    /// Builds a `nifti_image` for `dims` (nx, ny, nz, nt) and `datatype`, lets `fill` write
-    /// the voxel bytes (native byte order) into a malloc'd buffer, sets the geometry and
-    /// writes it to `path` with `nifti_image_write`. libnifti does not report write errors:
-    /// the caller must verify the file.
-    static func write(path: String, dims: [Int], datatype: NIfTIDatatype, voxelToWorld: Affine,
-                      sformCode: Int, description: String,
-                      fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+    /// The 352 bytes in front of the voxels of a NIfTI-1 single file (`.nii`, and the
+    /// decompressed stream of a `.nii.gz`): the 348-byte header as `nifti_convert_nim2n1hdr`
+    /// builds it from the image ``makeImage(dims:datatype:voxelToWorld:sformCode:description:)``
+    /// describes (vox_offset 352, native byte order), then the 4-byte extender 0 0 0 0 (no
+    /// extensions) — the bytes `nifti_image_write` puts there.
+    static func headerBytes(dims: [Int], datatype: NIfTIDatatype, voxelToWorld: Affine,
+                            sformCode: Int, description: String) throws -> [UInt8] {
+        let handle = try makeImage(dims: dims, datatype: datatype, voxelToWorld: voxelToWorld,
+                                   sformCode: sformCode, description: description)
+        var hdr = nifti_1_header()
+        guard nifti_convert_nim2n1hdr(handle.nim, &hdr) == 0 else {
+            throw NIfTIError(path: "", kind: .writeFailed, detail: "libnifti could not build a NIfTI-1 header")
+        }
+        precondition(MemoryLayout<nifti_1_header>.size == 348, "nifti_1_header is not 348 bytes")
+        let bytes = withUnsafeBytes(of: &hdr) { Array($0) } + [0, 0, 0, 0]
+        return bytes
+    }
+
+    /// A `nifti_image` for `dims` (nx, ny, nz, nt) and `datatype`, without data, with the
+    /// geometry: sform = the matrix; qform = its nearest rotation·diag(pixdim) form.
+    static func makeImage(dims: [Int], datatype: NIfTIDatatype, voxelToWorld: Affine,
+                          sformCode: Int, description: String) throws -> NIfTIHandle {
         ensureLibniftiQuiet()
         let ndim = dims[3] > 1 ? 4 : 3
         var d: [Int64] = [Int64(ndim), Int64(dims[0]), Int64(dims[1]), Int64(dims[2]), Int64(dims[3]), 1, 1, 1]
         // data_fill = 0: no data buffer allocated by libnifti.
         guard let nim = d.withUnsafeMutableBufferPointer({ nifti_make_new_nim($0.baseAddress, datatype.code, 0) }) else {
-            throw NIfTIError(path: path, kind: .writeFailed, detail: "libnifti could not create an image header")
+            throw NIfTIError(path: "", kind: .writeFailed, detail: "libnifti could not create an image header")
         }
         let handle = NIfTIHandle(nim)   // frees nim and its data (with free()) on exit
-        let bytes = dims.reduce(1, *) * datatype.bytesPerVoxel
-        guard let data = malloc(max(bytes, 1)) else {
-            throw NIfTIError(path: path, kind: .writeFailed, detail: "out of memory for \(bytes) bytes of voxel data",
-                             advice: "Free memory or write a smaller image")
-        }
-        nim.pointee.data = data
-        try fill(UnsafeMutableRawBufferPointer(start: data, count: bytes))
-
-        // Geometry: sform = the matrix; qform = its nearest rotation·diag(pixdim) form.
         var m = nifti_dmat44()
         let rows = voxelToWorld.rowMajor4x4
         withUnsafeMutableBytes(of: &m.m) { raw in
@@ -211,6 +217,27 @@ enum LibNIfTIWrite {
             raw.initializeMemory(as: UInt8.self, repeating: 0)
             for (n, b) in desc.enumerated() { raw[n] = b }
         }
+        nim.pointee.iname_offset = 352
+        return handle
+    }
+
+    /// The previous writer, kept as the reference the tests and `stnbench io` compare with:
+    /// lets `fill` write the voxel bytes (native byte order) into a malloc'd buffer and writes
+    /// the image to `path` with `nifti_image_write` (through znzlib; gzip when the name ends in
+    /// `.gz`). libnifti does not report write errors: the caller must verify the file.
+    static func write(path: String, dims: [Int], datatype: NIfTIDatatype, voxelToWorld: Affine,
+                      sformCode: Int, description: String,
+                      fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        let handle = try makeImage(dims: dims, datatype: datatype, voxelToWorld: voxelToWorld,
+                                   sformCode: sformCode, description: description)
+        let nim = handle.nim
+        let bytes = dims.reduce(1, *) * datatype.bytesPerVoxel
+        guard let data = malloc(max(bytes, 1)) else {
+            throw NIfTIError(path: path, kind: .writeFailed, detail: "out of memory for \(bytes) bytes of voxel data",
+                             advice: "Free memory or write a smaller image")
+        }
+        nim.pointee.data = data
+        try fill(UnsafeMutableRawBufferPointer(start: data, count: bytes))
         // File names: malloc'd strings owned (and freed) by the nifti_image.
         free(nim.pointee.fname); free(nim.pointee.iname)
         nim.pointee.fname = strdup(path)

@@ -59,9 +59,9 @@ public struct ApplyJob: Sendable {
             ? frames.map(AlignJob.labelDatatype(for:)).max(by: { rank($0) < rank($1) }) ?? .float32
             : .float32
         if frames.count == 1 {
-            try NIfTIWriter.write(frames[0], to: outputPath, datatype: datatype, description: "stnreg apply", protectedInputs: inputs)
+            try NIfTIWriter.write(frames[0], to: outputPath, datatype: datatype, description: "stnreg apply", protectedInputs: inputs, threads: threads)
         } else {
-            try NIfTIWriter.write(frames: frames, to: outputPath, datatype: datatype, description: "stnreg apply", protectedInputs: inputs)
+            try NIfTIWriter.write(frames: frames, to: outputPath, datatype: datatype, description: "stnreg apply", protectedInputs: inputs, threads: threads)
         }
         return t
     }

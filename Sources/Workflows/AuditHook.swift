@@ -118,10 +118,12 @@ public enum AuditHook {
         p.iterations = r.levels.reduce(0) { $0 + $1.iterations }
         p.levels = r.levels
         p.contrast = r.contrast
-        p.timingsSeconds = r.timingsSeconds
+        var timings = r.timingsSeconds
+        p.outputs = try Stopwatch.time("hashOutputs", into: &timings) { try outputs(outcome.outputs.all.map { ($0.role.auditRole, $0.path) }) }
+        timings["wall"] = outcome.runClock.total
+        p.timingsSeconds = timings
         p.threads = r.threads
         p.flags = r.flags
-        p.outputs = try outputs(outcome.outputs.all.map { ($0.role.auditRole, $0.path) })
         p.nonFinite = .init(job.nonFinite, replaced: outcome.nonFiniteReplaced)
         return p
     }
@@ -171,14 +173,23 @@ extension AlignJob {
     /// rethrown after it is recorded.
     public func runAndAudit(log: String? = nil, signer: AuditSigner? = nil, progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
         let logPath = log ?? AuditHook.defaultLogPath(besideOutput: prefix)
-        let outcome: Outcome
+        var outcome: Outcome
         do {
             outcome = try run(progress: progress)
         } catch {
             try AuditHook.append(AuditHook.alignFailureRecord(job: self, error: error), to: logPath, failure: error, signer: signer)
             throw error
         }
-        try AuditHook.append(try AuditHook.alignRecord(job: self, outcome: outcome), to: logPath, signer: signer)
+        // The steps after run (AlignJob.stageKeys): building the audit record, nearly all of it
+        // the output hashes (`hashOutputs`, which the record holds too), and the append (`audit`).
+        let done = outcome
+        let payload = try Stopwatch.time("hashOutputs", into: &outcome.record.timingsSeconds) {
+            try AuditHook.alignRecord(job: self, outcome: done)
+        }
+        try Stopwatch.time("audit", into: &outcome.record.timingsSeconds) {
+            try AuditHook.append(payload, to: logPath, signer: signer)
+        }
+        outcome.record.timingsSeconds["wall"] = outcome.runClock.total
         return outcome
     }
 }

@@ -174,7 +174,7 @@ public struct SeriesJob: Sendable {
         }
 
         try NIfTIWriter.write(frames: warpedFrames, to: outputs[.warped], datatype: .float32,
-                              description: "stnreg series", protectedInputs: inputs)
+                              description: "stnreg series", protectedInputs: inputs, threads: threads)
         warpedFrames = []
         let file = TransformsFile(series: seriesPath, reference: referenceRef, frames: records)
         try AtomicFile.write(try StableJSON.encode(file), to: outputs[.transforms], protectedInputs: inputs)

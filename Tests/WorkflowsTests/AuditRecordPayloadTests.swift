@@ -48,15 +48,23 @@ struct AuditRecordPayloadTests {
         let networkOnly: Set = ["model.path", "predictionLastCorrectionMM", "timingsSeconds.predict", "timingsSeconds.search"]
         let old = Self.paths(try Self.fixtureRecord("align-apply.jsonl", line: 1)).subtracting(networkOnly)
         #expect(old.subtracting(Self.paths(r)).isEmpty, "missing: \(old.subtracting(Self.paths(r)).sorted())")
-        // New since the fixture: the check's measure, and the contrast probe's figures and time.
-        #expect(Self.paths(r).subtracting(old) == ["protocol.limits.checkMeasure", "contrast.correlationRatio", "contrast.linearity",
-                                                   "timingsSeconds.contrast"])
+        // New since the fixture: the check's measure, the contrast probe's figures, and the stage
+        // timers that now cover the wall time (AlignJob.stageKeys; the record cannot time its own append).
+        let newTimers = Set(AlignJob.stageKeys.filter { !["audit", "predict", "search"].contains($0) }.map { "timingsSeconds." + $0 })
+            .subtracting(old)
+        #expect(Self.paths(r).subtracting(old) == Set(["protocol.limits.checkMeasure", "contrast.correlationRatio", "contrast.linearity"])
+            .union(newTimers))
 
         // Shared with the transform JSON, value for value.
         let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: outcome.outputs.transform))).get()
         for key in ["atlasToScan", "decomposition", "initialAtlasToScan", "refinementStartAtlasToScan", "levels",
-                    "rotationCandidatesTried", "flags", "threads", "timingsSeconds"] {
+                    "rotationCandidatesTried", "flags", "threads"] {
             #expect(r[key] == json[key], "\(key)")
+        }
+        // Timings: the record was written after the transform JSON, so it has the later stages
+        // (`record`, `hashOutputs`) and a later `wall`; every stage the JSON has is the same.
+        for (stage, seconds) in json["timingsSeconds"]?.object ?? [:] where stage != "wall" {
+            #expect(r["timingsSeconds"]?[stage] == seconds, "timingsSeconds.\(stage)")
         }
         #expect(r["similarity"]?["measure"] == json["similarityMeasure"])
         #expect(r["similarity"]?["after"] == json["similarityAfter"])
