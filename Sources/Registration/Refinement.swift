@@ -22,18 +22,21 @@ enum Refinement {
     }
 
     /// A score of the scan warped by `atlasToScan` against the atlas on `level` (for searches and
-    /// checks): global NCC (`.ncc`), Mattes MI (`.mi`) or windowed NCC (`.lncc`, the level's own
-    /// prepared measure), over the level's mask.
+    /// checks): global NCC (`.ncc`), Mattes MI (`.mi`) or windowed NCC (`.lncc`), over the level's
+    /// mask (and, with a scan cost-function mask, without what it leaves out).
     static func similarity(level: WorkingLevel, atlasToScan: Affine, threads: Int,
                            kind: SimilarityKind = .ncc) -> Double {
         let warped = warp(level, atlasToScan, threads)
         // Without a scan cost-function mask the searches score over the level's whole mask (fast).
-        let (ncc, mi) = level.scanMaskSampler == nil ? (level.ncc, level.mi)
-            : { let m = level.scoringMeasures(atlasToScan: atlasToScan, threads: threads); return (m.ncc, m.mi) }()
+        let masked = level.scanMaskSampler != nil
         switch kind {
-        case .ncc: return ncc.evaluate(warped: warped).value
-        case .mi: return mi.value(warped: warped)
-        case .lncc: return level.metric(atlasToScan: atlasToScan, threads: threads).measure.evaluate(warped: warped).value
+        case .ncc:
+            return (masked ? level.scoringNCC(atlasToScan: atlasToScan, threads: threads).measure : level.ncc).evaluate(warped: warped).value
+        case .mi:
+            return (masked ? level.scoringMI(atlasToScan: atlasToScan, threads: threads).measure : level.mi).value(warped: warped)
+        case .lncc:
+            return level.optimising(.lncc, threads: threads).metric(atlasToScan: atlasToScan, threads: threads).measure
+                .evaluate(warped: warped).value
         }
     }
 
@@ -47,11 +50,14 @@ enum Refinement {
     /// cost-function masks, as refinement optimised it), and the field-of-view coverage.
     static func checkedSimilarity(level: WorkingLevel, atlasToScan: Affine, measure: CheckMeasure,
                                   threads: Int) -> (value: Double, coverage: Double) {
-        let m = level.scoringMeasures(atlasToScan: atlasToScan, threads: threads)
         let warped = warp(level, atlasToScan, threads)
         switch measure {
-        case .ncc: return (m.ncc.evaluate(warped: warped).value, m.coverage)
-        case .nmi: return (m.mi.normalised(warped: warped), m.coverage)
+        case .ncc:
+            let m = level.scoringNCC(atlasToScan: atlasToScan, threads: threads)
+            return (m.measure.evaluate(warped: warped).value, m.coverage)
+        case .nmi:
+            let m = level.scoringMI(atlasToScan: atlasToScan, threads: threads)
+            return (m.measure.normalised(warped: warped), m.coverage)
         }
     }
 

@@ -32,7 +32,7 @@ extension Registration {
             p.settings.initialisation.searchSimilarity = c.searchSimilarity
             p.settings.initialisation.translationSearchFeatures = c.translationSearchFeatures
             for n in p.settings.levels.indices { p.settings.levels[n].similarity = c.crossContrastSimilarity }
-            p.pyramid = pyramid.optimisingMutualInformation()
+            p.pyramid = pyramid.optimising(c.crossContrastSimilarity, threads: threads)
             return p
         }
     }
@@ -53,7 +53,7 @@ extension Registration {
         var candidatesTried: Int
     }
 
-    /// Stage 5½ — whether scan and atlas share a contrast (``RegistrationProtocol/ContrastSettings``).
+    /// Stage 2 — whether scan and atlas share a contrast (``RegistrationProtocol/ContrastSettings``).
     public struct ContrastDecision: Sendable, Codable, Equatable {
         /// Global NCC of the probe's start with the atlas at the search level, over the atlas's
         /// tissue (normalised intensity above 0.2).
@@ -91,21 +91,20 @@ extension Registration {
     /// Normalised atlas intensity above which a voxel counts as tissue for the contrast decision.
     static let contrastTissueThreshold: Float = 0.2
 
-    /// Stage 2 — what the contrast probe found: the decision, and the cross-contrast path with its
+    /// What the contrast probe found: the decision, and the cross-contrast path with its
     /// initialisation (reused when the decision is "another contrast").
     struct ContrastProbe {
         var decision: ContrastDecision
         var path: Prepared
         var initialisation: Affine
-        var searchWinner: SearchWinner?
     }
 
     /// Decides from the images whether the scan's contrast is the atlas's (nil when the protocol
     /// has no `contrast` section): the cross-contrast path's initialisation and rotation search
-    /// (skipped in mode `never`) find a start whatever the contrast; the global NCC of that
-    /// start with the atlas over the atlas's tissue (normalised intensity above
-    /// ``contrastTissueThreshold``; over the whole mask the brain-against-background edge makes
-    /// every contrast correlate) says whether intensities relate positively and linearly.
+    /// (one refined candidate; skipped in mode `never`) find a start whatever the contrast; there,
+    /// over the atlas's tissue (normalised intensity above ``contrastTissueThreshold``: over the
+    /// whole mask the brain-against-background edge makes every contrast correlate), the
+    /// linearity NCC / η says whether the intensities relate positively and linearly.
     static func probeContrast(_ s: Prepared, mode: RotationSearchMode, progress: (@Sendable (String) -> Void)?) throws -> ContrastProbe? {
         guard let c = s.settings.contrast else { return nil }
         let cross = s.crossContrast(c)
@@ -127,7 +126,7 @@ extension Registration {
             : "another contrast than the atlas (\(figures)): \(c.crossContrastSimilarity.rawValue) on every level")
         let decision = ContrastDecision(startNCC: ncc, correlationRatio: eta, linearity: linearity, sameContrast: same,
                                         crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
-        return ContrastProbe(decision: decision, path: cross, initialisation: ini, searchWinner: winner)
+        return ContrastProbe(decision: decision, path: cross, initialisation: ini)
     }
 
     /// Stage 6 — refinement over every level, with the check's similarity and flags.
@@ -220,8 +219,7 @@ extension Registration {
 
     /// The measure of a second rotation search after a failed check, or nil for none: in
     /// `fallback` mode the protocol's search measure when no search ran yet; otherwise global NCC
-    /// when the first search was scored on another measure (MI can prefer a wrong rotation of a
-    /// same-contrast scan with skull; measured: a Colin27 T1 rotated 90° went 24 mm off). The
+    /// when the first search was scored on another measure (the cross-contrast path's MI). The
     /// checked similarity then picks between the two results.
     static func retrySearch(_ s: Prepared, mode: RotationSearchMode, searched: Bool) -> SimilarityKind? {
         let first = s.settings.initialisation.searchSimilarity

@@ -24,12 +24,16 @@ extension WorkingLevel {
         return (m, coverage)
     }
 
-    /// Global NCC and Mattes MI for `atlasToScan` over ``costMask(atlasToScan:threads:)``
-    /// (the prepared ones when that is the level's mask).
-    func scoringMeasures(atlasToScan: Affine, threads: Int) -> (ncc: PreparedGlobalNCC, mi: PreparedMattesMI, coverage: Double) {
+    /// Global NCC for `atlasToScan` over ``costMask(atlasToScan:threads:)`` (the prepared one
+    /// when that is the level's mask), and the field-of-view coverage.
+    func scoringNCC(atlasToScan: Affine, threads: Int) -> (measure: PreparedGlobalNCC, coverage: Double) {
         let (m, coverage) = costMask(atlasToScan: atlasToScan, threads: threads)
-        guard let m else { return (ncc, mi, coverage) }
-        return (GlobalNCC(threads: threads).prepare(atlas: atlas, mask: m),
-                MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: m), coverage)
+        return (m.map { GlobalNCC(threads: threads).prepare(atlas: atlas, mask: $0) } ?? ncc, coverage)
+    }
+
+    /// Mattes MI for `atlasToScan` over ``costMask(atlasToScan:threads:)``, as ``scoringNCC(atlasToScan:threads:)``.
+    func scoringMI(atlasToScan: Affine, threads: Int) -> (measure: PreparedMattesMI, coverage: Double) {
+        let (m, coverage) = costMask(atlasToScan: atlasToScan, threads: threads)
+        return (m.map { MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: $0) } ?? mi, coverage)
     }
 }

@@ -46,11 +46,7 @@ struct WorkingLevel: Sendable {
         self.scanFieldOfView = scanFieldOfView ?? scan.grid
         ncc = GlobalNCC(threads: threads).prepare(atlas: atlas, mask: mask)
         mi = MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: mask)
-        switch similarity {
-        case .ncc: metric = ncc
-        case .lncc: metric = LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
-        case .mi: metric = mi
-        }
+        metric = WorkingLevel.prepared(similarity, atlas: atlas, mask: mask, ncc: ncc, mi: mi, lnccRadius: lnccRadius, threads: threads)
         let n = atlas.dims
         var rows: [(lo: Int, hi: Int)] = []
         rows.reserveCapacity(n.y * n.z)
@@ -68,11 +64,23 @@ struct WorkingLevel: Sendable {
         maskWeight = total
     }
 
-    /// The same level optimising Mattes MI (for a scan of another contrast than the atlas).
-    func optimisingMutualInformation() -> WorkingLevel {
+    /// The measure `kind` over the whole mask, atlas side precomputed (NCC and MI are prepared
+    /// once per level; windowed NCC is prepared here).
+    static func prepared(_ kind: SimilarityKind, atlas: Volume, mask: [Float], ncc: PreparedGlobalNCC, mi: PreparedMattesMI,
+                         lnccRadius: Int, threads: Int) -> any PreparedSimilarity {
+        switch kind {
+        case .ncc: return ncc
+        case .mi: return mi
+        case .lncc: return LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
+        }
+    }
+
+    /// The same level optimising `kind` (e.g. MI for a scan of another contrast than the atlas).
+    func optimising(_ kind: SimilarityKind, threads: Int) -> WorkingLevel {
+        guard kind != similarity else { return self }
         var l = self
-        l.similarity = .mi
-        l.metric = mi
+        l.similarity = kind
+        l.metric = WorkingLevel.prepared(kind, atlas: atlas, mask: mask, ncc: ncc, mi: mi, lnccRadius: lnccRadius, threads: threads)
         return l
     }
 
@@ -208,10 +216,10 @@ struct Pyramid {
 
     subscript(spacing: Double) -> WorkingLevel { levels[spacing]! }
 
-    /// Every level optimising Mattes MI (the cross-contrast path).
-    func optimisingMutualInformation() -> Pyramid {
+    /// Every level optimising `kind` (the cross-contrast path).
+    func optimising(_ kind: SimilarityKind, threads: Int) -> Pyramid {
         var p = self
-        p.levels = levels.mapValues { $0.optimisingMutualInformation() }
+        p.levels = levels.mapValues { $0.optimising(kind, threads: threads) }
         return p
     }
 
