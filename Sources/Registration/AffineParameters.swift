@@ -103,6 +103,40 @@ public struct AffineParameters: Sendable {
         return reduce(g)
     }
 
+    /// `∂T/∂θ` at `free`: per free parameter, the derivative of T's 12 entries (``Affine/rowMajor3x4``),
+    /// by the same central differences as ``chain(_:at:)`` (similarity's tied scales summed).
+    /// `chain(g) = Mᵀg`; a curvature over T becomes `Mᵀ H M`.
+    public func jacobian(at free: [Double]) -> [[Double]] {
+        let theta = full(free)
+        let h = 1e-6
+        var columns: [[Double]] = []
+        var tp = theta
+        for n in 0..<(model == .rigid ? 6 : model == .similarity ? 9 : 12) {
+            tp[n] = theta[n] + h
+            let ap = start * AffineParameters.update(tp, centre: centre, radiusMM: radiusMM)
+            tp[n] = theta[n] - h
+            let am = start * AffineParameters.update(tp, centre: centre, radiusMM: radiusMM)
+            tp[n] = theta[n]
+            columns.append(zip(ap.rowMajor3x4, am.rowMajor3x4).map { ($0 - $1) / (2 * h) })
+        }
+        if model == .similarity {
+            let tied = (0..<12).map { columns[6][$0] + columns[7][$0] + columns[8][$0] }
+            columns = Array(columns[0..<6]) + [tied]
+        }
+        return columns
+    }
+
+    /// An upper bound of the largest distance (mm) between where `T(a)` and `T(b)` put a point
+    /// of the ball of radius ρ about the centre: with `E`, `e` the difference of the two maps,
+    /// `|E·c + e| + ρ·‖E‖_F` (the Frobenius norm bounds the spectral norm). Refinement's
+    /// convergence measure: a step that moves no point of the brain by more than this.
+    public func displacementMM(from a: [Double], to b: [Double]) -> Double {
+        let ta = transform(a), tb = transform(b)
+        let e = ta.linear - tb.linear, t = ta.translation - tb.translation
+        let frobenius = (dot(e.r0, e.r0) + dot(e.r1, e.r1) + dot(e.r2, e.r2)).squareRoot()
+        return length(e * centre + t) + radiusMM * frobenius
+    }
+
     /// Rodrigues' formula: rotation by |ω| radians about ω/|ω|.
     public static func rotation(_ w: SIMD3<Double>) -> Matrix3 {
         let angle = length(w)

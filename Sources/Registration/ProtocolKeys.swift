@@ -40,6 +40,8 @@ extension RegistrationProtocol {
             }
         },
         .number("learningRate", \.learningRate, in: 1e-6...1),
+        .choice("optimizer", \.optimizer, optional: true),
+        .number("convergenceMM", \.convergenceMM, in: 1e-6...10, optional: true),
         .custom("limits") { r, o, p in
             p.limits = try r.nested("limits").read(try r.object(o, "limits"), Limits.keys, into: .unread)
         },

@@ -17,6 +17,8 @@ enum Refinement {
     struct Outcome {
         var atlasToScan: Affine
         var iterations: Int
+        var evaluations: Int
+        var stopReason: StopReason
         var similarityStart: Double
         var similarityEnd: Double
     }
@@ -78,30 +80,94 @@ enum Refinement {
         return (-s, g.rowMajor3x4)
     }
 
-    /// Minimises `−S` on `level` from `start` with ``AdamW`` (no decay, no clipping: plain Adam)
-    /// and a ``CosineSchedule`` from `learningRate` to 10 % of it over `iterations` steps.
-    static func run(level: WorkingLevel, start: Affine, centre: SIMD3<Double>, radiusMM: Double,
-                    model: TransformModel, iterations: Int, learningRate: Double, threads: Int) -> Outcome {
-        let params = AffineParameters(start: start, centre: centre, radiusMM: radiusMM, model: model)
-        var theta = [[Double](repeating: 0, count: params.freeCount)]
-        var adam = AdamW<Double>(learningRate: learningRate, weightDecay: 0, clipNorm: nil)
-        let schedule = CosineSchedule(base: learningRate)
-        var best = start
-        var bestLoss = Double.infinity
-        var startLoss = Double.nan
-        var done = 0
-        for it in 0..<max(1, iterations + 1) {
-            let t = params.transform(theta[0])
-            let (loss, dT) = lossAndGradient(level: level, atlasToScan: t, threads: threads)
-            if it == 0 { startLoss = loss }
-            if loss.isFinite && loss < bestLoss { bestLoss = loss; best = t }
-            if it == iterations { break }
-            let g = params.chain(dT, at: theta[0])
-            guard g.allSatisfy(\.isFinite) else { break }
-            adam.learningRate = schedule.rate(step: it, of: iterations)
-            adam.update(&theta, gradients: [g], decays: [false])
-            done += 1
+    /// `lossAndGradient` and the Gauss-Newton curvature of the loss over the 12 entries of
+    /// `atlasToScan` (12 × 12, row-major, ``Affine/rowMajor3x4`` order), or nil when the level's
+    /// measure has none (``CurvatureSimilarity``: NCC and windowed NCC have one, MI has not).
+    /// The curvature chains as the gradient does: per-voxel weights from the measure, through
+    /// the sampler's spatial gradient (``AffineCurvature``), to the world transform.
+    static func lossGradientAndCurvature(level: WorkingLevel, atlasToScan: Affine, threads: Int,
+                                         measure: (any PreparedSimilarity)? = nil) -> (Double, [Double], [Double]?) {
+        let grid = level.atlas.grid
+        let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: atlasToScan)
+        let w = level.sampler.warpWithGradient(onto: grid, voxelMap: map, threads: threads)
+        let metric = measure ?? level.metric(atlasToScan: atlasToScan, threads: threads).measure
+        guard let curved = metric as? any CurvatureSimilarity else {
+            let (s, dS) = metric.evaluate(warped: w.warped.voxels)
+            let g = TrilinearSampler.affineGradient(dLossdWarped: Volume(grid: grid, voxels: dS.map { -$0 }),
+                                                    spatialGradient: w.spatialGradient, threads: threads)
+            return (-s, g.atlasToScan(target: grid, scan: level.scan.grid).rowMajor3x4, nil)
         }
-        return Outcome(atlasToScan: best, iterations: done, similarityStart: -startLoss, similarityEnd: -bestLoss)
+        let (s, dS, c) = curved.evaluateWithCurvature(warped: w.warped.voxels, spatialGradient: w.spatialGradient)
+        let g = TrilinearSampler.affineGradient(dLossdWarped: Volume(grid: grid, voxels: dS.map { -$0 }),
+                                                spatialGradient: w.spatialGradient, threads: threads)
+        var h = AffineCurvature(matrix: [Double](repeating: 0, count: 144))
+        for term in c.terms {
+            let t = AffineCurvature.accumulate(weights: term.weights, spatialGradient: term.spatialGradient ?? w.spatialGradient,
+                                               dims: grid.dims, threads: threads)
+            for e in 0..<144 { h.matrix[e] += term.subtracted ? -t.matrix[e] : t.matrix[e] }
+        }
+        if let tensor = c.tensor {
+            let t = AffineCurvature.accumulate(tensor: tensor, dims: grid.dims, threads: threads)
+            for e in 0..<144 { h.matrix[e] += t.matrix[e] }
+        }
+        for (v, scale) in c.lowRank {
+            let u = TrilinearSampler.affineGradient(dLossdWarped: Volume(grid: grid, voxels: v),
+                                                    spatialGradient: w.spatialGradient, threads: threads).rowMajor3x4
+            for a in 0..<12 { for b in 0..<12 { h.matrix[a * 12 + b] -= scale * u[a] * u[b] } }
+        }
+        return (-s, g.atlasToScan(target: grid, scan: level.scan.grid).rowMajor3x4,
+                h.atlasToScan(target: grid, scan: level.scan.grid).matrix)
     }
+
+    /// Minimises `−S` on `level` from `start`, at most `iterations` steps (`iterations + 1`
+    /// evaluations):
+    /// - ``RefinementOptimizer/adam``: ``AdamMinimizer`` (a ``CosineSchedule`` from
+    ///   `learningRate` to 10 % of it, every iteration taken);
+    /// - ``RefinementOptimizer/secondOrder``: ``LevenbergMarquardt`` on the Gauss-Newton curvature
+    ///   where the measure has one (NCC, windowed NCC), ``BFGS`` (first step `learningRate`)
+    ///   otherwise (MI); both stop when a step moves no point of the ball of radius `radiusMM`
+    ///   by more than `convergenceMM` (``AffineParameters/displacementMM(from:to:)``).
+    static func run(level: WorkingLevel, start: Affine, centre: SIMD3<Double>, radiusMM: Double,
+                    model: TransformModel, iterations: Int, learningRate: Double,
+                    optimizer: RefinementOptimizer = .adam, convergenceMM: Double = 0.01, threads: Int) -> Outcome {
+        let params = AffineParameters(start: start, centre: centre, radiusMM: radiusMM, model: model)
+        let stopping = StoppingRule(maxEvaluations: max(1, iterations + 1), tolerance: convergenceMM) {
+            params.displacementMM(from: $0, to: $1)
+        }
+        let zero = [Double](repeating: 0, count: params.freeCount)
+        let result: Minimization
+        switch optimizer {
+        case .adam:
+            result = AdamMinimizer(learningRate: learningRate).minimize(from: zero, stopping: stopping) { theta in
+                let (loss, dT) = lossAndGradient(level: level, atlasToScan: params.transform(theta), threads: threads)
+                return Evaluation(loss: loss, gradient: params.chain(dT, at: theta))
+            }
+        case .secondOrder:
+            let minimizer: any Minimizer = level.metric is any CurvatureSimilarity ? LevenbergMarquardt() : BFGS(initialStep: learningRate)
+            result = minimizer.minimize(from: zero, stopping: stopping) { theta in
+                let (loss, dT, hT) = lossGradientAndCurvature(level: level, atlasToScan: params.transform(theta), threads: threads)
+                let m = params.jacobian(at: theta)
+                let g = m.map { column in zip(column, dT).reduce(0) { $0 + $1.0 * $1.1 } }
+                let h = hT.map { hT in
+                    m.flatMap { ca in m.map { cb in
+                        var s = 0.0
+                        for a in 0..<12 { for b in 0..<12 { s += ca[a] * hT[a * 12 + b] * cb[b] } }
+                        return s
+                    } }
+                }
+                return Evaluation(loss: loss, gradient: g, curvature: h)
+            }
+        }
+        return Outcome(atlasToScan: params.transform(result.parameters), iterations: result.iterations,
+                       evaluations: result.evaluations, stopReason: result.stopReason,
+                       similarityStart: -result.startLoss, similarityEnd: -result.loss)
+    }
+}
+
+/// How refinement minimises (protocol key `optimizer`).
+public enum RefinementOptimizer: String, Sendable, Codable, CaseIterable {
+    /// Adam with a cosine schedule, a fixed number of iterations per level.
+    case adam
+    /// Levenberg-Marquardt (NCC, windowed NCC) or BFGS (MI), each level to convergence.
+    case secondOrder = "second-order"
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Optimization
 import Sampling
 import VolumeCore
 
@@ -43,7 +44,12 @@ public struct RegistrationRequest: Sendable {
 /// What one refinement level did.
 public struct LevelReport: Sendable, Codable, Equatable {
     public var spacingMM: Double
+    /// Steps taken (Adam: every iteration; second order: accepted steps).
     public var iterations: Int
+    /// Loss evaluations (absent in records written before the second-order optimiser).
+    public var evaluations: Int?
+    /// Why the level stopped (absent in older records).
+    public var stopReason: StopReason?
     /// The measure optimised at this level.
     public var similarityMeasure: SimilarityKind?
     /// Similarity at the level's start and end (on that level's grid).

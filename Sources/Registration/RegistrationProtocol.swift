@@ -190,8 +190,22 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
     public var initialisation: Initialisation
     /// Coarse to fine.
     public var levels: [Level]
-    /// Adam learning rate of the refinement, in normalised parameter units.
+    /// Adam learning rate of the refinement, in normalised parameter units (BFGS's first step).
     public var learningRate: Double
+    /// How refinement minimises (optional key; default `adam`, the fixed-iteration method of
+    /// protocol files written before the key existed).
+    public var optimizer: RefinementOptimizer = .adam
+    /// Convergence of the second-order optimiser at the finest level: it ends when a step moves
+    /// no point of the brain by more than this (mm; optional key). A coarser level of spacing
+    /// `s` stops at `convergenceMM · s / finest spacing` (it only has to land within the next
+    /// level's reach). Adam ignores it.
+    public var convergenceMM: Double = 0.01
+
+    /// The convergence tolerance (mm) of the level of spacing `spacingMM`.
+    public func convergenceMM(atSpacing spacingMM: Double) -> Double {
+        let finest = levels.map(\.spacingMM).min() ?? spacingMM
+        return convergenceMM * max(1, spacingMM / finest)
+    }
     public var limits: Limits
     /// The spatial transformer (optional section; absent = search-only registration).
     public var network: NetworkSettings?

@@ -1,4 +1,5 @@
 import Foundation
+import Optimization
 import Sampling
 import Similarity
 import VolumeCore
@@ -241,13 +242,15 @@ extension Registration {
             let lr = p.learningRate * level.spacingMM / firstSpacing
             let working = s.pyramid[level.spacingMM]
             let r = Refinement.run(level: working, start: t, centre: s.atlasCentre, radiusMM: s.radiusMM,
-                                   model: p.transform, iterations: level.iterations, learningRate: lr, threads: s.threads)
+                                   model: p.transform, iterations: level.iterations, learningRate: lr,
+                                   optimizer: p.optimizer, convergenceMM: p.convergenceMM(atSpacing: level.spacingMM), threads: s.threads)
             t = r.atlasToScan
             reports.append(LevelReport(spacingMM: level.spacingMM, iterations: r.iterations,
+                                       evaluations: r.evaluations, stopReason: r.stopReason,
                                        similarityMeasure: working.similarity,
                                        similarityStart: r.similarityStart, similarityEnd: r.similarityEnd,
                                        seconds: clock.total))
-            progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations")
+            progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations (\(r.stopReason.rawValue))")
         }
         let (after, coverage) = Refinement.checkedSimilarity(level: s.finestLevel, atlasToScan: t, measure: p.limits.checkMeasure,
                                                              threads: s.threads)

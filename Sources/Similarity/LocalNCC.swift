@@ -121,6 +121,22 @@ public struct PreparedLocalNCC: PreparedSimilarity {
     }
 
     public func evaluate(warped: [Float]) -> (value: Double, gradient: [Float]) {
+        let r = evaluate(warped: warped, curvatureSources: false)
+        return (r.value, r.gradient)
+    }
+
+    /// What the Gauss-Newton curvature needs per window centre `x` (see
+    /// ``evaluateWithCurvature(warped:spatialGradient:)``): `c = 2·ω·cc/varI`, `c/varI`, the
+    /// centred warped image and its window sums `S_I`.
+    struct CurvatureSources {
+        var weight: [Float]
+        var weightOverVariance: [Float]
+        var centred: [Float]
+        var windowSum: [Float]
+    }
+
+    /// The value, the gradient and, with `curvatureSources`, the ``CurvatureSources``.
+    func evaluate(warped: [Float], curvatureSources: Bool) -> (value: Double, gradient: [Float], sources: CurvatureSources?) {
         let count = atlas.count
         precondition(warped.count == count, "warped has \(warped.count) voxels, atlas \(count)")
         let threads = measure.threads, eps = measure.epsilon
@@ -136,14 +152,16 @@ public struct PreparedLocalNCC: PreparedSimilarity {
 
         // Per voxel: cc (for the value) and the four inputs of the backward box sums.
         var backA = [Float](repeating: 0, count: count), backB = backA, backC = backA, backE = backA
+        var sources = [Float](repeating: 0, count: curvatureSources ? 2 * count : 0)
         var partials = [Double](repeating: 0, count: chunkCount(count))
         backA.withUnsafeMutableBufferPointer { a in backB.withUnsafeMutableBufferPointer { b in
         backC.withUnsafeMutableBufferPointer { c in backE.withUnsafeMutableBufferPointer { e in
-        partials.withUnsafeMutableBufferPointer { p in
-            let out = UncheckedSendable((a.baseAddress!, b.baseAddress!, c.baseAddress!, e.baseAddress!, p.baseAddress!))
+        partials.withUnsafeMutableBufferPointer { p in sources.withUnsafeMutableBufferPointer { h in
+            let out = UncheckedSendable((a.baseAddress!, b.baseAddress!, c.baseAddress!, e.baseAddress!, p.baseAddress!,
+                                         curvatureSources ? h.baseAddress : nil))
             let chunks = chunkCount(count)
             parallelChunks(chunks, threads: threads) { chunk in
-                let (a, b, c, e, p) = out.value
+                let (a, b, c, e, p, h) = out.value
                 var value = 0.0
                 for n in chunkRange(chunk, of: chunks, count: count) {
                     let invN = 1 / Double(counts[n])
@@ -162,10 +180,15 @@ public struct PreparedLocalNCC: PreparedSimilarity {
                     b[n] = Float(alpha * sj * invN)
                     c[n] = Float(beta)
                     e[n] = Float(beta * si * invN)
+                    if let h, varI > 0 {
+                        let c = alpha * cross / varI
+                        h[n] = Float(c)
+                        h[count + n] = Float(c / varI)
+                    }
                 }
                 p[chunk] = value
             }
-        } } } } }
+        } } } } } }
         let value = partials.reduce(0, +)
         let back = window.sums(of: [backA, backB, backC, backE], threads: threads)
         let gradient = parallelFill(count: count, threads: threads) { range, out in
@@ -175,7 +198,10 @@ public struct PreparedLocalNCC: PreparedSimilarity {
                 out[n] = Float(g)
             }
         }
-        return (value, gradient)
+        let extra = curvatureSources
+            ? CurvatureSources(weight: Array(sources[0..<count]), weightOverVariance: Array(sources[count...]), centred: i, windowSum: sI)
+            : nil
+        return (value, gradient, extra)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import NIfTIIO
+import Registration
 import Sampling
 import VolumeCore
 import Workflows
@@ -14,13 +15,13 @@ import Workflows
 /// from machines of different speed compare: one trilinear resampling pass of the scan onto the
 /// atlas grid (general affine, same thread count) and one copy of the atlas's Float32 bytes.
 /// Each round runs references and jobs for both thread counts in turn, after one warm-up round.
-func runAlignBenchmark(runs: Int) throws {
+func runAlignBenchmark(runs: Int, protocolName: String? = nil) throws {
     let data = sharedDataFolder()
     let scan = data + "/ch2.nii.gz", atlas = data + "/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz"
     let work = NSTemporaryDirectory() + "/stnbench-align-\(getpid())"
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: work) }
-    print("align ch2 (Colin27, 181×217×181, 1 mm) → MNI152 2009a (197×233×189, 1 mm), default protocol; median of \(runs) runs")
+    print("align ch2 (Colin27, 181×217×181, 1 mm) → MNI152 2009a (197×233×189, 1 mm), protocol \(protocolName ?? RegistrationProtocol.defaultName); median of \(runs) runs")
 
     let scanVolume = try NIfTIReader.readVolume(scan), atlasVolume = try NIfTIReader.readVolume(atlas)
     let t = Decomposition(translation: SIMD3(3.3, -2.1, 4.7), rotationDegrees: SIMD3(7, -5, 11),
@@ -46,7 +47,7 @@ func runAlignBenchmark(runs: Int) throws {
                 }
                 blackHole(copyTarget)
             }
-            let job = AlignJob(scanPath: scan, atlasPath: atlas, prefix: work + "/t\(threads)", threads: threads, commandLine: ["stnbench"])
+            let job = AlignJob(scanPath: scan, atlasPath: atlas, prefix: work + "/t\(threads)", protocolName: protocolName, threads: threads, commandLine: ["stnbench"])
             var outcome: AlignJob.Outcome?
             let wall = try seconds { outcome = try job.runAndAudit(log: work + "/audit-t\(threads).jsonl") }
             guard round > 0 else { continue }   // warm-up

@@ -13,7 +13,8 @@ do {
     case "io":
         try runIOBenchmark(runs: runs)
     case "align":
-        try runAlignBenchmark(runs: runs)
+        // stnbench align [runs] [protocol]
+        try runAlignBenchmark(runs: runs, protocolName: args.count > 2 ? args[2] : nil)
     case "ablation":
         // stnbench ablation [default|hard|extreme|all] [cases] [seed] [protocol|-] [arm,arm,…]
         let preset = args.count > 1 ? args[1] : "all"
