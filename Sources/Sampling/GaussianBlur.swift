@@ -41,9 +41,17 @@ public func gaussianBlur(_ v: Volume, sigmaMM: SIMD3<Double>,
 /// i.e. the Gaussian that raises the FWHM of one source voxel (`s_a`) to the target spacing
 /// (`t_a`). No blur where the target is as fine as the source or finer.
 /// Example: 1 mm → 2 mm gives σ = 0.74 mm; 1 mm → 4 mm gives σ = 1.64 mm.
+///
+/// When the target's voxel axes map onto the source's (a diagonal voxel map), the blur and the
+/// sampling run fused, one decimating pass per axis (`_separableSmoothAndResample`; the same
+/// result up to Float32 rounding).
 public func smoothAndResample(_ v: Volume, onto target: Grid,
                               threads: Int = ThreadPolicy.defaultThreadCount) -> Volume {
     let sigma = antiAliasingSigmaMM(from: v.grid, to: target)
+    let map = targetVoxelToScanVoxel(target: target, scan: v.grid, atlasToScan: .identity)
+    if _isAxisAligned(map) {
+        return _separableSmoothAndResample(v, onto: target, sigmaMM: sigma, voxelMap: map, threads: threads)
+    }
     let smoothed = gaussianBlur(v, sigmaMM: sigma, threads: threads)
     return resample(smoothed, onto: target, atlasToScan: .identity, interpolation: .linear, threads: threads)
 }

@@ -55,7 +55,11 @@ import TestSupport
         let out = smoothAndResample(v, onto: coarse, threads: 2)
         let expected = resample(gaussianBlur(v, sigmaMM: antiAliasingSigmaMM(from: fine, to: coarse), threads: 1),
                                 onto: coarse, threads: 1)
-        #expect(bitwiseEqual(out.voxels, expected.voxels))
+        // Axis-aligned: the fused one-pass-per-axis path, equal up to Float32 regrouping
+        // (SeparableResampleTests holds the tolerance and its reason; it was bitwise before the
+        // fused path existed, and still is for oblique targets).
+        let scale = expected.voxels.map(abs).max()!
+        #expect(zip(out.voxels, expected.voxels).map { abs($0 - $1) }.max()! <= SeparableResampleTests.regrouping * scale)
         #expect(out.grid == coarse)
         // Smoothing removes a checkerboard that plain resampling would alias.
         var checker = Volume(grid: fine)
