@@ -56,7 +56,7 @@ struct FieldOfViewTests {
             if inside { reference[idx] = lv.mask[idx]; kept += Double(lv.mask[idx]) }
         } } }
         #expect(covered == reference)
-        #expect(abs(coverage - kept / total) < 1e-12)
+        #expect(abs(coverage - kept / total) < Tolerance.float64FewOperations)
         #expect(coverage > 0.3 && coverage < 0.95, "the cut should leave part of the mask uncovered: \(coverage)")
     }
 
