@@ -62,6 +62,19 @@ public enum Tolerance {
     /// writer: the printed composition adds ~1e-13 relative per product; 1e-9 relative.
     public static let transformFileComposed = 1e-9
 
+    /// Relative difference (to 1 + the largest entry) of a transform read back from a file
+    /// SimpleITK wrote (ITK text with 17 significant digits, binary .mat in double): its own
+    /// frame arithmetic (the centre folded into the offset) adds ~1e-14; 1e-9 relative.
+    public static let otherWriterDouble = 1e-9
+    /// As ``otherWriterDouble`` for ANTsPy's .mat, written as `AffineTransform_float_3_3`:
+    /// Float32 entries (relative 6e-8) and the centre folded into the offset in Float32 on
+    /// entries ≤ ~100 mm: ≲ 2e-7 relative; 1e-6.
+    public static let otherWriterANTsFloat = 1e-6
+    /// As ``otherWriterDouble`` for an FSL matrix nitransforms wrote (`%.08f`: 5e-9 absolute on
+    /// scaled-voxel entries ≤ ~200 mm), read back through both grids' voxel matrices: ≲ 1e-7
+    /// relative; 1e-5.
+    public static let otherWriterFSLText = 1e-5
+
     // MARK: Float32 values
 
     /// A few Float32 operations on values of size ≤ ~1 (normalised intensities, memberships,
@@ -89,6 +102,10 @@ public enum Tolerance {
     /// A Float32 splat (the sampler's adjoint) against a Double splat: each voxel collects ≲ 64
     /// contributions of size ≤ ~1 in a thread-dependent order: n·ε₃₂ ≈ 1e-5; 1e-4 absolute.
     public static let float32Splat = 1e-4
+    /// Slack on an upper bound stated in Double and checked on Float32 values of size ≤ ~1 (a
+    /// bounded noise amplitude): the Float32 rounding of the bound and of the value, ≤ 2 ulps of
+    /// 1 (2.4e-7); 1e-6.
+    public static let float32BoundSlack = 1e-6
     /// A Float32 weighted sum of intensities of size ≤ ~110 (ulp 7.6e-6) with ≤ 3 weights: ≲ 3e-5; 1e-4.
     public static let float32IntensitySum = 1e-4
     /// A Float32 trilinear sample of a phantom (values ≤ ~200: ulp 1.5e-5; 8 weighted terms)
@@ -132,6 +149,13 @@ public enum Tolerance {
     /// vectors (tanh-bounded maps, blurred loss): the Float32 loss summed over two images and
     /// its step 1e-4 in a unit-scale output; 5 % relative.
     public static let float32TrainerFiniteDifference = 5e-2
+    /// As ``float32LossFiniteDifference`` for the windowed-NCC loss, whose windows are summed in
+    /// Float32: the loss is noisy at ~1e-6 relative, which over a step of 1e-3 in parameter units
+    /// is ~1e-3 of the largest component; compared relative to ``windowedLossRelativeFloor`` ×
+    /// the largest component, 5 %.
+    public static let windowedLossFiniteDifference = 5e-2
+    /// The floor of ``windowedLossFiniteDifference``'s check, relative to the largest component.
+    public static let windowedLossRelativeFloor = 0.1
     /// Floors (absolute) for the Float32 gradient checks above, where the loss is O(1): entries
     /// smaller than this are compared absolutely, as rounding dominates them.
     public static let float32GradientFloor = 1e-3

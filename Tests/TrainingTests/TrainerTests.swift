@@ -172,7 +172,7 @@ struct AugmentationTests {
         #expect(a.voxels != c.voxels)
         for v in a.voxels + c.voxels { #expect(v >= 0 && v <= 1.5) }
         // Background voxels get only the bounded noise (σ ≤ 0.03, at most 2√3·σ).
-        for n in image.voxels.indices where n % 3 == 0 { #expect(a.voxels[n] <= Float(2 * 3.0.squareRoot() * 0.03) + 1e-6) }
+        for n in image.voxels.indices where n % 3 == 0 { #expect(a.voxels[n] <= Float(2 * 3.0.squareRoot() * 0.03) + Float(Tolerance.float32BoundSlack)) }
     }
 
     /// The table for x^γ against pow: within 1e-3 relative from x = 0.01 to the top.
