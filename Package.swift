@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "HashingTests", dependencies: ["Hashing", "TestSupport"]),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "AuditLog", "Network", "Registration", "NIfTIIO", "TransformIO", "Sampling", "VolumeCore", "TestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Optimization", "VolumeCore", "TestSupport"]),
-        .testTarget(name: "OptimizationTests", dependencies: ["Optimization"]),
+        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "TestSupport"]),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "Hashing", "TestSupport"]),
         .testTarget(name: "QuickLookTests", dependencies: ["QuickLook", "VolumeCore", "TestSupport"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: [

@@ -14,6 +14,10 @@ public enum QualityFlag: String, Sendable, Codable, CaseIterable {
     case predictionDisagreement
     /// The rotation search was needed because refinement from the plain start failed its check.
     case fallbackSearchUsed
+    /// The contrast probe took the scan for the atlas's contrast, that result failed its check,
+    /// and the cross-contrast path ran once more (the better checked result was kept; the
+    /// record's `contrast.crossContrastRetry` says which and both checked similarities).
+    case crossContrastRetryUsed
     /// The network's last recurrent application still moved the scan by more than
     /// ``Registration/predictionConvergenceMM``: the scan is probably outside what the network
     /// learned, so the rotation search was run before refinement.
@@ -31,7 +35,7 @@ public enum QualityFlag: String, Sendable, Codable, CaseIterable {
     public var isFailure: Bool {
         switch self {
         case .lowSimilarity, .flip, .extremeScale, .extremeShear, .invalidTransform: return true
-        case .predictionDisagreement, .fallbackSearchUsed, .predictionUnconverged, .headerMatricesDisagree, .partialFieldOfView:
+        case .predictionDisagreement, .fallbackSearchUsed, .crossContrastRetryUsed, .predictionUnconverged, .headerMatricesDisagree, .partialFieldOfView:
             return false
         }
     }

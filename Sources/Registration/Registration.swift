@@ -65,7 +65,8 @@ public struct LevelReport: Sendable, Codable, Equatable {
 public struct RegistrationResult: Sendable, Codable {
     /// The result.
     public var atlasToScan: Affine
-    /// The initialisation: centre of mass, then the FFT translation search.
+    /// The initialisation: centre of mass, then the FFT translation search (the cross-contrast
+    /// path's, when its retry was kept: ``Registration/ContrastDecision/crossContrastRetry``).
     public var initialisation: Affine
     /// The network's prediction from the initialisation (nil without a network or when it was
     /// not finite and invertible).
@@ -123,7 +124,11 @@ public enum Registration {
     /// The rotation search runs when the mode (the request's, else the protocol's) is `always`,
     /// or `fallback` with a prediction that did not converge. A refinement that fails its check
     /// gets a second search (``retrySearch(_:mode:searched:)``) whose winner is refined too, and
-    /// the better of the two results (by the checked similarity) is kept.
+    /// the better of the two results (by the checked similarity) is kept. A scan the contrast
+    /// probe took for the atlas's contrast whose result still fails its check is registered once
+    /// more on the cross-contrast path (``crossContrastRetry(_:prediction:mode:refine:timings:progress:)``),
+    /// and the better checked result is kept (``better(_:than:)``; recorded in
+    /// ``ContrastDecision/crossContrastRetry`` and flagged ``QualityFlag/crossContrastRetryUsed``).
     public static func register(_ request: RegistrationRequest,
                                 progress: (@Sendable (String) -> Void)? = nil) throws -> RegistrationResult {
         let clock = Stopwatch()
@@ -158,13 +163,24 @@ public enum Registration {
             if searchWinner == nil || second.similarity > refined.similarity { searchWinner = winner }
             if second.similarity > refined.similarity { refined = second; start = winner.atlasToScan }
         }
-        let flags = check(path, refined, prediction: prediction, mode: mode, usedFallback: usedFallback)
+        // The probe said "same contrast" and that failed its check: once more on the cross-contrast path.
+        var contrast = probe?.decision, kept = (initialisation: initialisation, path: path)
+        if let probe, probe.decision.sameContrast, refined.flags.contains(where: \.isFailure) {
+            let retry = crossContrastRetry(probe, prediction: prediction, mode: mode, refine: request.refine, timings: &timings, progress: progress)
+            let better = better(retry.refined, than: refined)
+            contrast?.crossContrastRetry = .init(similarity: retry.refined.levels.first?.similarityMeasure ?? probe.path.settings.similarity,
+                                                 sameContrastCheckedSimilarity: refined.similarity,
+                                                 retryCheckedSimilarity: retry.refined.similarity, kept: better)
+            if better { refined = retry.refined; start = retry.start; searchWinner = retry.searchWinner; kept = (retry.initialisation, probe.path) }
+        }
+        let flags = check(kept.path, refined, prediction: prediction, mode: mode, usedFallback: usedFallback,
+                          retriedCrossContrast: contrast?.crossContrastRetry != nil)
         timings["total"] = clock.total
-        return RegistrationResult(atlasToScan: refined.atlasToScan, initialisation: initialisation,
+        return RegistrationResult(atlasToScan: refined.atlasToScan, initialisation: kept.initialisation,
                                   prediction: prediction?.atlasToScan, searchWinner: searchWinner?.atlasToScan,
                                   refinementStart: start, predictionLastCorrectionMM: prediction?.lastCorrectionMM,
                                   similarityBefore: prepared.similarityBefore, similarityAfter: refined.similarity,
-                                  contrast: probe?.decision, flags: flags, levels: refined.levels,
+                                  contrast: contrast, flags: flags, levels: refined.levels,
                                   rotationCandidatesTried: searchWinner?.candidatesTried ?? 0,
                                   timings: timings, threads: prepared.threads)
     }

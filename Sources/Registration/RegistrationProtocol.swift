@@ -110,7 +110,9 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
     }
 
     /// How `stnreg train` makes a model (`training` section): the architecture, the output ranges
-    /// and the training run. `align` never reads it (the model file stores what it needs).
+    /// and the training run. `align` takes the network from the model file only; it reads this
+    /// section just to check that the architecture and output ranges it states are the model's
+    /// (a contradiction is an error naming both files: ``disagreement(with:)``).
     public struct TrainingSettings: Sendable, Codable, Equatable {
         /// Edge of the network's isotropic input grid (voxels).
         public var gridSize: Int

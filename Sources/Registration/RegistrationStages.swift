@@ -64,11 +64,37 @@ extension Registration {
         /// `startNCC / correlationRatio`: how much of the dependence is a positive linear one;
         /// compared with the protocol's `sameContrastMinLinearity`.
         public var linearity: Double
-        /// True when refinement optimised each level's own measure; false when it optimised
-        /// the protocol's cross-contrast measure on every level.
+        /// The probe's decision: true when refinement optimised each level's own measure; false
+        /// when it optimised the protocol's cross-contrast measure on every level. (A same-contrast
+        /// result that failed its check was retried on the cross-contrast path: `crossContrastRetry`.)
         public var sameContrast: Bool
         /// The measure every level optimised when `sameContrast` is false.
         public var crossContrastSimilarity: SimilarityKind?
+        /// Set when `sameContrast` was true but that result failed its check, so the
+        /// cross-contrast path ran once more; nil otherwise (null in the audit record, like every
+        /// absent member). Records written before it existed lack the key and decode to nil; a
+        /// log's hashes are over its stored lines, so old logs verify unchanged.
+        public var crossContrastRetry: CrossContrastRetry? = nil
+    }
+
+    /// The cross-contrast retry of a same-contrast result that failed its check.
+    public struct CrossContrastRetry: Sendable, Codable, Equatable {
+        /// The measure the retry optimised on every level.
+        public var similarity: SimilarityKind
+        /// The checked similarity (the check's measure at the finest level) of the same-contrast
+        /// result and of the retry's.
+        public var sameContrastCheckedSimilarity: Double
+        public var retryCheckedSimilarity: Double
+        /// True when the retry's result was kept (it passed the check where the first did not,
+        /// or both passed or failed alike and its checked similarity was higher).
+        public var kept: Bool
+
+        public init(similarity: SimilarityKind, sameContrastCheckedSimilarity: Double, retryCheckedSimilarity: Double, kept: Bool) {
+            self.similarity = similarity
+            self.sameContrastCheckedSimilarity = sameContrastCheckedSimilarity
+            self.retryCheckedSimilarity = retryCheckedSimilarity
+            self.kept = kept
+        }
     }
 
     /// The correlation ratio η = √(1 − Σ_b W_b Var(scan | atlas bin b) / (W Var(scan))) over
@@ -128,6 +154,45 @@ extension Registration {
         let decision = ContrastDecision(startNCC: ncc, correlationRatio: eta, linearity: linearity, sameContrast: same,
                                         crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
         return ContrastProbe(decision: decision, path: cross, initialisation: ini)
+    }
+
+    /// A whole second attempt on the cross-contrast path, after a same-contrast result failed
+    /// its check (``crossContrastRetry(_:prediction:mode:refine:timings:progress:)``).
+    struct Retry {
+        var refined: Refined
+        var initialisation: Affine
+        var searchWinner: SearchWinner?
+        var start: Affine
+    }
+
+    /// Stage 6b — the probe took the scan for the atlas's contrast (NCC, windowed NCC) and that
+    /// result failed its check: the cross-contrast path runs once, as it would have had the probe
+    /// decided otherwise — its initialisation (the probe's), the rotation search on its measure
+    /// unless the mode is `never` (a usable prediction as one more candidate), refinement on the
+    /// cross-contrast measure on every level. A linearity near the threshold, a scan with little
+    /// tissue contrast or a probe start far off can make the decision wrong; the checked
+    /// similarity means the same on both paths (the check's measure), so the two results compare.
+    static func crossContrastRetry(_ probe: ContrastProbe, prediction: PredictionStage?, mode: RotationSearchMode,
+                                   refine enabled: Bool, timings: inout [String: Double],
+                                   progress: (@Sendable (String) -> Void)?) -> Retry {
+        let path = probe.path
+        var winner: SearchWinner?
+        if mode != .never {   // `fallback` too: the check failed
+            winner = Stopwatch.time("search", into: &timings) { search(path, from: probe.initialisation, prediction: prediction) }
+        }
+        let start = winner?.atlasToScan ?? prediction?.atlasToScan ?? probe.initialisation
+        let kind = path.settings.levels[0].similarity ?? path.settings.similarity
+        progress?("check failed on the same-contrast path; retrying on \(kind.rawValue) on every level"
+            + (winner.map { " (rotation search: \($0.candidatesTried) candidates)" } ?? ""))
+        let refined = Stopwatch.time("refine", into: &timings) { refine(path, from: start, enabled: enabled, progress: progress) }
+        return Retry(refined: refined, initialisation: probe.initialisation, searchWinner: winner, start: start)
+    }
+
+    /// True when `a` is the better checked result: it passes the check where `b` fails, or both
+    /// pass (or both fail) and its checked similarity is higher.
+    static func better(_ a: Refined, than b: Refined) -> Bool {
+        let aFails = a.flags.contains(where: \.isFailure), bFails = b.flags.contains(where: \.isFailure)
+        return aFails != bFails ? !aFails : a.similarity > b.similarity
     }
 
     /// Stage 6 — refinement over every level, with the check's similarity and flags.
@@ -258,12 +323,13 @@ extension Registration {
                        flags: QualityFlag.check(t, similarity: after, limits: p.limits))
     }
 
-    /// The final flags: the refinement's, plus the informational ones (fallback used, partial
-    /// field of view, unconverged or disagreeing prediction).
+    /// The final flags: the refinement's, plus the informational ones (fallback used, cross-
+    /// contrast retry, partial field of view, unconverged or disagreeing prediction).
     static func check(_ s: Prepared, _ refined: Refined, prediction: PredictionStage?, mode: RotationSearchMode,
-                      usedFallback: Bool) -> [QualityFlag] {
+                      usedFallback: Bool, retriedCrossContrast: Bool = false) -> [QualityFlag] {
         var flags = refined.flags
         if usedFallback { flags.append(.fallbackSearchUsed) }
+        if retriedCrossContrast { flags.append(.crossContrastRetryUsed) }
         // The flag asks whether the scan images the atlas foreground at all (no margin).
         if refined.coverage < 1,
            s.finestLevel.coveredMask(atlasToScan: refined.atlasToScan, marginMM: 0).coverage < partialFieldOfViewCoverage {

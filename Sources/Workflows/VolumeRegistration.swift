@@ -12,8 +12,21 @@ extension AlignJob {
         -> (predictor: NetworkPredictor?, model: TransformRecord.ModelRef?) {
         guard useNetwork, let n = settings.network else { return (nil, nil) }
         let loaded = try loadModel(n, protocolPath: protocolPath)
+        if let t = settings.training, let d = t.disagreement(with: loaded.model) {
+            throw AlignError(modelDisagreement(d, protocolPath: protocolPath, modelPath: loaded.path))
+        }
         return (NetworkPredictor(model: loaded.model, network: loaded.network, applications: n.applications),
                 .init(path: loaded.path, sha256: loaded.sha256))
+    }
+
+    /// The one-line error for a protocol whose `training` section contradicts its model file
+    /// (the network always comes from the model file; see
+    /// ``RegistrationProtocol/TrainingSettings/disagreement(with:)``).
+    static func modelDisagreement(_ d: RegistrationProtocol.TrainingSettings.ModelDisagreement,
+                                  protocolPath: String, modelPath: String) -> String {
+        "\(protocolPath): key 'training.\(d.key)' is \(d.protocolValue) but its model \(modelPath) was trained with \(d.modelValue); "
+            + "the network comes from the model file, so make the protocol's 'training' section match the model, "
+            + "or train a model with these settings (`stnreg train`) and point 'network.model' at it"
     }
 
     /// Registers `scan` to `atlas` (``Registration/register(_:progress:)``) and checks that the

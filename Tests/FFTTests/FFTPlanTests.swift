@@ -34,8 +34,8 @@ struct FFTPlanTests {
         #expect(plan.spectrumDims == SIMD3(4, 5, 4))
         // A constant array has all its energy in the zero bin: X[0] = Σ x = N·c.
         let s = plan.forward([Float](repeating: 2, count: 120))
-        #expect(abs(s.values[0].x - 240) < 1e-3)
-        #expect(s.values.dropFirst().allSatisfy { abs($0.x) < 1e-3 && abs($0.y) < 1e-3 })
+        #expect(abs(s.values[0].x - 240) < Float(Tolerance.float32FFT))
+        #expect(s.values.dropFirst().allSatisfy { abs($0.x) < Float(Tolerance.float32FFT) && abs($0.y) < Float(Tolerance.float32FFT) })
     }
 
     @Test func repeatedTransformsGiveIdenticalBits() {

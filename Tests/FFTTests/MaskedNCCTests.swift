@@ -26,7 +26,7 @@ struct MaskedNCCTests {
         for n in 0..<r.ncc.values.count {
             let s = r.ncc.shift(at: n)
             let ref = FFTReference.maskedPearson(fixed: f, fixedMask: mf, fixedDims: df, moving: m, movingMask: mm, movingDims: dm, shift: s)
-            #expect(abs(Double(r.overlap.values[n]) - ref.overlap) < 1e-3)
+            #expect(abs(Double(r.overlap.values[n]) - ref.overlap) < Tolerance.float32FFT)
             if ref.overlap < r.minimumOverlap {
                 #expect(r.ncc.values[n] == 0)
             } else {
@@ -82,7 +82,7 @@ struct MaskedNCCTests {
         let s = try #require(r.bestShift)
         #expect(s == oa &- os)
         let t = worldTranslation(ofShift: s, fixedGrid: atlasGrid, movingGrid: scanGrid)
-        #expect(maxAbs(t) < 1e-9)
+        #expect(maxAbs(t) < Tolerance.float64MatrixAlgebra)
     }
 
     @Test func tinyOverlapsNeverWin() {

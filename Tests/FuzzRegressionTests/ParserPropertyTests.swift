@@ -30,7 +30,7 @@ struct ParserPropertyTests {
             let back = try TransformFile.decode(data, format: format, atlasGrid: transforms.atlasGrid, scanGrid: transforms.scanGrid, file: "t")
             // Text formats print 17 significant digits at most; ANTs float .mat is not written.
             let err = Affine.maxAbsDifference(back, t)
-            #expect(err < 1e-9 * max(1, t.rowMajor4x4.map(abs).max()!), "\(format): error \(err)")
+            #expect(err < Tolerance.transformFileComposed * max(1, t.rowMajor4x4.map(abs).max()!), "\(format): error \(err)")
             // Detection finds the same format (FSL/NiftyReg by extension).
             let name = "t." + (format == .niftyReg ? "txt" : format.fileExtension)
             #expect(try TransformFormat.detect(data, file: name) == format)

@@ -118,12 +118,12 @@ struct NIfTIGzipWriterTests {
             let d = v.grid.dims
             #expect(r.nibabel_shape == (four ? [d.x, d.y, d.z, 3] : [d.x, d.y, d.z]), "\(r.path)")
             #expect(r.nibabel_dtype == (four ? "int16" : "float32"))
-            #expect(abs(r.nibabel_sum - expectSum) <= 1e-9 * expectSum, "nibabel sum \(r.nibabel_sum) vs \(expectSum)")
-            #expect(abs(r.sitk_sum - expectSum) <= 1e-9 * expectSum, "SimpleITK sum \(r.sitk_sum) vs \(expectSum)")
+            #expect(abs(r.nibabel_sum - expectSum) <= Tolerance.float64Sum * expectSum, "nibabel sum \(r.nibabel_sum) vs \(expectSum)")
+            #expect(abs(r.sitk_sum - expectSum) <= Tolerance.float64Sum * expectSum, "SimpleITK sum \(r.sitk_sum) vs \(expectSum)")
             #expect(Array(r.sitk_size.prefix(3)) == [d.x, d.y, d.z], "\(r.path)")
             let ours = v.grid.voxelToWorld.rows4x4
             let worst = zip(ours.joined(), r.nibabel_affine.joined()).map { abs($0 - $1) }.max() ?? .infinity
-            #expect(worst < 1e-4, "nibabel affine \(r.nibabel_affine) vs \(ours)")
+            #expect(worst < Tolerance.float32HeaderMatrix, "nibabel affine \(r.nibabel_affine) vs \(ours)")
             #expect(r.gzip_members == 1, "\(r.path): \(r.gzip_members) gzip members")
             #expect(r.gzip_bytes == 352 + (four ? 3 * 2 : 4) * v.voxels.count)
             #expect(r.gzip_tool_ok, "gzip -t rejects \(r.path)")

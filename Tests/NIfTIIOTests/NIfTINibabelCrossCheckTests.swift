@@ -131,7 +131,7 @@ struct NIfTINibabelCrossCheckTests {
             #expect(h.sformCode == r.sform_code && h.qformCode == r.qform_code, "\(r.path)")
             #expect(h.bigEndian == r.big_endian && h.version == (r.sizeof_hdr == 540 ? 2 : 1), "\(r.path)")
             let sum = img.voxels.reduce(0.0) { $0 + Double($1) }
-            #expect(abs(sum - r.data_sum) <= 1e-6 * max(1, abs(r.data_sum)), "\(r.path): sum \(sum) vs \(r.data_sum)")
+            #expect(abs(sum - r.data_sum) <= Tolerance.float32Relative * max(1, abs(r.data_sum)), "\(r.path): sum \(sum) vs \(r.data_sum)")
             #expect(img.voxels.prefix(8).map(Double.init) == r.first_values, "\(r.path)")
         }
         // The files built with differing sform and qform are flagged, and only those.

@@ -168,7 +168,7 @@ struct NIfTIReaderTests {
         // nibabel's docstring example form: diag(-2, 3, 4), centre voxel (2, 1.5, 1) at 0.
         let expected = Affine(rowMajor3x4: [-2, 0, 0, 4, 0, 3, 0, -4.5, 0, 0, 4, -4])
         #expect(h.matrixSource == .pixdim)
-        #expect(Affine.maxAbsDifference(h.voxelToWorld, expected) < 1e-12)
+        #expect(Affine.maxAbsDifference(h.voxelToWorld, expected) < Tolerance.float64FewOperations)
         #expect(h.voxelToWorld.apply(SIMD3(2, 1.5, 1)) == .zero)
     }
 

@@ -57,7 +57,7 @@ struct NIfTIWriterTests {
         #expect(Affine.maxAbsDifference(q, m) < float32MatrixTolerance * 100, "qform \(q)", sourceLocation: sourceLocation)
         #expect(!h.sformQformDisagree, sourceLocation: sourceLocation)
         let norms = SIMD3(length(m.linear.column(0)), length(m.linear.column(1)), length(m.linear.column(2)))
-        #expect(maxAbs(h.pixdim - norms) < 1e-5, sourceLocation: sourceLocation)
+        #expect(maxAbs(h.pixdim - norms) < Tolerance.float32StoredEntry, sourceLocation: sourceLocation)
     }
 
     @Test("integers round to nearest (ties away from zero)")

@@ -56,7 +56,7 @@ struct Conv3DTests {
             #expect(y.shape == conv.outputShape(for: x.shape))
             let ref = Self.naive(conv, x)
             let err = zip(y.values, ref).map { abs(Double($0) - $1) }.max() ?? 0
-            #expect(err < 1e-5, "stride \(stride), input \(d)×\(h)×\(w): max error \(err)")
+            #expect(err < Tolerance.float32Accumulation, "stride \(stride), input \(d)×\(h)×\(w): max error \(err)")
         }
     }
 

@@ -82,9 +82,9 @@ struct NetworkFrameTests {
     @Test func gridSpansMinusOneToOne() {
         let f = NetworkFrame(gridSize: 5, centreMM: SIMD3(10, 20, 30), halfExtentMM: 40)
         let g = f.grid
-        #expect(maxAbs(g.voxelToWorld.apply(SIMD3(0, 0, 0)) - SIMD3(-30, -20, -10)) < 1e-12)
-        #expect(maxAbs(g.voxelToWorld.apply(SIMD3(4, 4, 4)) - SIMD3(50, 60, 70)) < 1e-12)
-        #expect(maxAbs(f.voxelToNormalised.apply(SIMD3(2, 2, 2))) < 1e-12)
+        #expect(maxAbs(g.voxelToWorld.apply(SIMD3(0, 0, 0)) - SIMD3(-30, -20, -10)) < Tolerance.float64FewOperations)
+        #expect(maxAbs(g.voxelToWorld.apply(SIMD3(4, 4, 4)) - SIMD3(50, 60, 70)) < Tolerance.float64FewOperations)
+        #expect(maxAbs(f.voxelToNormalised.apply(SIMD3(2, 2, 2))) < Tolerance.float64FewOperations)
     }
 
     @Test func normalisedAndWorldTransformsRoundTrip() throws {
@@ -94,10 +94,10 @@ struct NetworkFrameTests {
             let start = KnownTransforms.random(&rng), a = KnownTransforms.random(&rng, maxTranslation: 0.2)
             let t = f.atlasToScan(normalised: a, start: start)
             let back = try #require(f.normalised(atlasToScan: t, start: start))
-            #expect(Affine.maxAbsDifference(back, a) < 1e-9)
+            #expect(Affine.maxAbsDifference(back, a) < Tolerance.float64MatrixAlgebra)
         }
         // The identity prediction keeps the start.
         let s = KnownTransforms.random(&rng)
-        #expect(Affine.maxAbsDifference(f.atlasToScan(normalised: .identity, start: s), s) < 1e-9)
+        #expect(Affine.maxAbsDifference(f.atlasToScan(normalised: .identity, start: s), s) < Tolerance.float64MatrixAlgebra)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Optimization
 import Testing
+import TestSupport
 
 struct AdamWTests {
     /// Double reference of the documented update.
@@ -31,8 +32,8 @@ struct AdamWTests {
         let gd = grads.map { $0.map(Double.init) }
         let withDecay = Self.reference(p0.map(Double.init), grads: gd, lr: 0.01, decay: 0.1, clip: clip)
         let without = Self.reference(p0.map(Double.init), grads: gd, lr: 0.01, decay: 0, clip: clip)
-        #expect(abs(Double(p[0][0]) - withDecay[0]) < 1e-6 && abs(Double(p[0][1]) - withDecay[1]) < 1e-6)
-        #expect(abs(Double(p[1][0]) - without[2]) < 1e-6 && abs(Double(p[1][1]) - without[3]) < 1e-6)
+        #expect(abs(Double(p[0][0]) - withDecay[0]) < Tolerance.float32FewOperations && abs(Double(p[0][1]) - withDecay[1]) < Tolerance.float32FewOperations)
+        #expect(abs(Double(p[1][0]) - without[2]) < Tolerance.float32FewOperations && abs(Double(p[1][1]) - without[3]) < Tolerance.float32FewOperations)
         #expect(adam.step == 3)
     }
 
@@ -59,8 +60,8 @@ struct CosineScheduleTests {
     @Test func startsAtTheBaseAndEndsAtTheFloor() {
         let s = CosineSchedule(base: 0.2, floor: 0.1)
         #expect(s.rate(step: 0, of: 10) == 0.2)
-        #expect(abs(s.rate(step: 10, of: 10) - 0.02) < 1e-15)
-        #expect(abs(s.rate(step: 5, of: 10) - 0.11) < 1e-15)   // halfway: (0.1 + 0.9·½)·0.2
+        #expect(abs(s.rate(step: 10, of: 10) - 0.02) < Tolerance.float64UnitScale)
+        #expect(abs(s.rate(step: 5, of: 10) - 0.11) < Tolerance.float64UnitScale)   // halfway: (0.1 + 0.9·½)·0.2
     }
 
     @Test func adamInDoubleMatchesAdamInFloatOnTheSameSteps() {
@@ -73,7 +74,7 @@ struct CosineScheduleTests {
             d.update(&pd, gradients: [g], decays: [false])
             f.update(&pf, gradients: [g.map(Float.init)], decays: [false])
         }
-        for e in 0..<3 { #expect(abs(Double(pf[0][e]) - pd[0][e]) < 1e-5) }
+        for e in 0..<3 { #expect(abs(Double(pf[0][e]) - pd[0][e]) < Tolerance.float32Accumulation) }
         #expect(d.step == 20)
     }
 }

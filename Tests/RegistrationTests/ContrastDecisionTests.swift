@@ -32,7 +32,7 @@ struct ContrastDecisionTests {
         let w = (0..<n).map { _ in Float(rng.uniform(0, 1) < 0.2 ? 0 : 1) }
         let eta = Registration.correlationRatio(scan: x, atlas: a, weights: w)
         // Two Double accumulations of 400 terms in different orders: 1e-9 is rounding, not fit.
-        #expect(abs(eta - Self.naiveEta(x, a, w, bins: 32)) < 1e-9)
+        #expect(abs(eta - Self.naiveEta(x, a, w, bins: 32)) < Tolerance.float64Sum)
         #expect(eta > 0.8)   // a (noisy) function of the atlas
     }
 
@@ -42,7 +42,7 @@ struct ContrastDecisionTests {
         let w = [Float](repeating: 1, count: a.count)
         // A function of the atlas's bin (constant within each of the 32 bins): η = 1 exactly.
         let binned = a.map { v in Float(cos(Double(min(31, Int(v * 32))))) }
-        #expect(abs(Registration.correlationRatio(scan: binned, atlas: a, weights: w) - 1) < 1e-9)
+        #expect(abs(Registration.correlationRatio(scan: binned, atlas: a, weights: w) - 1) < Tolerance.float64Sum)
         let noise = a.map { _ in Float(rng.uniform(0, 1)) }
         #expect(Registration.correlationRatio(scan: noise, atlas: a, weights: w) < 0.25)
         // Linearity tells a positive linear relation (≈ 1) from an inverted one (≈ −1).

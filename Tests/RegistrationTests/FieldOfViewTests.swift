@@ -56,7 +56,7 @@ struct FieldOfViewTests {
             if inside { reference[idx] = lv.mask[idx]; kept += Double(lv.mask[idx]) }
         } } }
         #expect(covered == reference)
-        #expect(abs(coverage - kept / total) < 1e-12)
+        #expect(abs(coverage - kept / total) < Tolerance.float64FewOperations)
         #expect(coverage > 0.3 && coverage < 0.95, "the cut should leave part of the mask uncovered: \(coverage)")
     }
 
@@ -78,9 +78,10 @@ struct FieldOfViewTests {
         // Windowed NCC sums in Float32, so its loss is noisy at ~1e-6: compare its components
         // relative to the largest one (the global NCC is checked per component).
         let largest = numeric.map(abs).max() ?? 0
-        let floor = similarity == .lncc ? 0.1 * largest : 1e-3
+        let floor = similarity == .lncc ? Tolerance.windowedLossRelativeFloor * largest : Tolerance.float32GradientFloor
         let err = GradientCheck.maxRelativeError(params.chain(dT, at: theta), numeric, floor: floor)
-        #expect(err < (similarity == .lncc ? 0.05 : 0.02), "analytic \(params.chain(dT, at: theta)) numeric \(numeric)")
+        #expect(err < (similarity == .lncc ? Tolerance.windowedLossFiniteDifference : Tolerance.float32LossFiniteDifference),
+                "analytic \(params.chain(dT, at: theta)) numeric \(numeric)")
     }
 
     @Test func aFieldOfViewCoveringTheMaskKeepsThePreparedMeasure() {

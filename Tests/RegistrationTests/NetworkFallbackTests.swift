@@ -42,13 +42,13 @@ struct NetworkFallbackTests {
         let predictor = try constantPredictor(outputs: zRotationOutputs(15), applications: 3)
         let p = predictor.predict(scan: atlas, atlas: atlas, start: .identity, threads: 1)
         let d = try #require(Decomposition(p.atlasToScan))
-        #expect(abs(d.rotationDegrees.z - 45) < 1e-6 && abs(d.rotationDegrees.x) < 1e-6, "\(d.rotationDegrees)")
+        #expect(abs(d.rotationDegrees.z - 45) < Tolerance.angleDegrees && abs(d.rotationDegrees.x) < Tolerance.angleDegrees, "\(d.rotationDegrees)")
         // The frame's half-extent, from the same recipe the predictor uses.
         let recipe = NetworkInputRecipe(predictor.model.input)
         let h = recipe.frame(forNormalisedAtlas: recipe.normalise(atlas)).halfExtentMM
         let expected = h * 0.5.squareRoot() * 2 * sin(7.5 * Double.pi / 180)
         let last = try #require(p.lastCorrectionMM)
-        #expect(abs(last - expected) < 1e-6 * expected, "\(last) vs \(expected)")
+        #expect(abs(last - expected) < Tolerance.float32Relative * expected, "\(last) vs \(expected)")
         let once = try constantPredictor(outputs: zRotationOutputs(15), applications: 1)
         #expect(once.predict(scan: atlas, atlas: atlas, start: .identity, threads: 1).lastCorrectionMM == nil)
     }

@@ -36,25 +36,25 @@ struct RefinementGradientTests {
         let (_, dT) = Refinement.lossAndGradient(level: lv, atlasToScan: params.transform(theta), threads: 1)
         let analytic = params.chain(dT, at: theta)
         let numeric = GradientCheck.numerical(theta, h: 1e-4, loss)
-        let err = GradientCheck.maxRelativeError(analytic, numeric, floor: 1e-3)
-        #expect(err < 0.02, "analytic \(analytic) numeric \(numeric)")
+        let err = GradientCheck.maxRelativeError(analytic, numeric, floor: Tolerance.float32GradientFloor)
+        #expect(err < Tolerance.float32LossFiniteDifference, "analytic \(analytic) numeric \(numeric)")
     }
 
     @Test func updateIsIdentityAtZeroAndRigidStaysRigid() throws {
         let c = SIMD3(3.0, -4, 5)
-        #expect(Affine.maxAbsDifference(AffineParameters.update([Double](repeating: 0, count: 12), centre: c, radiusMM: 50), .identity) < 1e-15)
+        #expect(Affine.maxAbsDifference(AffineParameters.update([Double](repeating: 0, count: 12), centre: c, radiusMM: 50), .identity) < Tolerance.float64UnitScale)
         let p = AffineParameters(start: .identity, centre: c, radiusMM: 50, model: .rigid)
         let t = p.transform([0.3, -0.2, 0.1, 0.05, 0.02, -0.04])
         let d = try #require(Decomposition(t))
-        #expect(maxAbs(d.scale - SIMD3(1, 1, 1)) < 1e-12)
-        #expect(maxAbs(d.shear) < 1e-12)
+        #expect(maxAbs(d.scale - SIMD3(1, 1, 1)) < Tolerance.float64FewOperations)
+        #expect(maxAbs(d.shear) < Tolerance.float64FewOperations)
         // The centre moves only by the translation ρ·τ.
-        #expect(maxAbs(t.apply(c) - (c + 50 * SIMD3(0.05, 0.02, -0.04))) < 1e-12)
+        #expect(maxAbs(t.apply(c) - (c + 50 * SIMD3(0.05, 0.02, -0.04))) < Tolerance.float64FewOperations)
     }
 
     @Test func rodriguesMatchesEulerForAxisRotations() {
         let r = AffineParameters.rotation(SIMD3(0, 0, Double.pi / 2))
-        #expect(Matrix3.maxAbsDifference(r, Decomposition.rotationMatrix(degrees: SIMD3(0, 0, 90))) < 1e-12)
+        #expect(Matrix3.maxAbsDifference(r, Decomposition.rotationMatrix(degrees: SIMD3(0, 0, 90))) < Tolerance.float64FewOperations)
     }
 }
 
@@ -70,7 +70,7 @@ struct ImagePreparationTests {
         #expect(abs(r.high - 990) < 1.5, "\(r.high)")
         #expect(r.volume.voxels[1000] == 0)             // background
         #expect(r.volume.voxels[999] == 1)              // above the high percentile: clipped
-        #expect(abs(r.volume.voxels[499] - (500 - r.low) / (r.high - r.low)) < 1e-6)
+        #expect(abs(r.volume.voxels[499] - (500 - r.low) / (r.high - r.low)) < Float(Tolerance.float32FewOperations))
     }
 
     @Test func constantOrEmptyVolumesDoNotDivideByZero() {

@@ -12,13 +12,13 @@ import TestSupport
         let sigmaMM = SIMD3(1.2, 2.0, 1.5)
         let out = gaussianBlur(v, sigmaMM: sigmaMM, threads: 2)
         let ref = Naive.blur(v, sigmaVoxels: sigmaMM / Self.grid.spacingMM)
-        #expect(maxAbsDiff(out.voxels, ref) < 1e-5)
+        #expect(maxAbsDiff(out.voxels, ref) < Tolerance.float32Accumulation)
     }
 
     @Test func keepsAConstantImageConstant() {
         let v = Volume(grid: Self.grid, repeating: 3)
         let out = gaussianBlur(v, sigmaMM: SIMD3(2, 3, 4), threads: 2)
-        #expect(out.voxels.allSatisfy { abs($0 - 3) < 1e-5 })
+        #expect(out.voxels.allSatisfy { abs($0 - 3) < Float(Tolerance.float32Accumulation) })
     }
 
     @Test func zeroSigmaIsIdentity() {
@@ -39,13 +39,13 @@ import TestSupport
         let coarse = Grid(dims: SIMD3(5, 5, 5), spacingMM: SIMD3(4, 2, 2))
         let s = antiAliasingSigmaMM(from: fine, to: coarse)
         let k = 2 * (2 * log(2.0)).squareRoot()
-        #expect(abs(s.x - 15.0.squareRoot() / k) < 1e-12)
-        #expect(abs(s.y - 3.0.squareRoot() / k) < 1e-12)
+        #expect(abs(s.x - 15.0.squareRoot() / k) < Tolerance.float64FewOperations)
+        #expect(abs(s.y - 3.0.squareRoot() / k) < Tolerance.float64FewOperations)
         #expect(s.z == 0)  // the target is finer than the source along k
         // A rotated target: spacing seen along each source axis.
         let rotated = Grid(dims: SIMD3(5, 5, 5), voxelToWorld: Affine(linear: Matrix3(rows: SIMD3(0, 2, 0), SIMD3(4, 0, 0), SIMD3(0, 0, 2))))
         let r = antiAliasingSigmaMM(from: fine, to: rotated)
-        #expect(abs(r.x - 3.0.squareRoot() / k) < 1e-12 && abs(r.y - 15.0.squareRoot() / k) < 1e-12)
+        #expect(abs(r.x - 3.0.squareRoot() / k) < Tolerance.float64FewOperations && abs(r.y - 15.0.squareRoot() / k) < Tolerance.float64FewOperations)
     }
 
     @Test func smoothAndResampleIsBlurThenLinearResample() {

@@ -34,9 +34,9 @@ import TestSupport
                              (rng.uniform(-1, n.z)).rounded(.down))
             let p = cell + SIMD3(rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95))
             let (v, g) = s.valueAndGradient(at: p)
-            #expect(abs(v - Naive.trilinear(scan, p)) < 1e-12)
+            #expect(abs(v - Naive.trilinear(scan, p)) < Tolerance.float64FewOperations)
             let fd = GradientCheck.numerical([p.x, p.y, p.z], h: 1e-3) { x in s.value(at: SIMD3(x[0], x[1], x[2])) }
-            #expect(GradientCheck.maxRelativeError([g.x, g.y, g.z], fd, floor: 1e-6) < 1e-8)
+            #expect(GradientCheck.maxRelativeError([g.x, g.y, g.z], fd, floor: Tolerance.float64GradientFloor) < Tolerance.float64FiniteDifferenceOfLinear)
         }
     }
 
@@ -52,11 +52,11 @@ import TestSupport
             let p = Naive.point(map, i, j, k)
             let (v, g) = s.valueAndGradient(at: p)
             let n = Self.targetGrid.index(i, j, k)
-            #expect(abs(Double(out.warped.voxels[n]) - v) < 1e-3)
+            #expect(abs(Double(out.warped.voxels[n]) - v) < Tolerance.float32Interpolated)
             // Float coordinates may fall in the neighbouring cell right next to a face.
             guard distanceToFace(p) > 1e-3 else { continue }
             for r in 0..<3 {
-                #expect(abs(Double(out.spatialGradient[3 * n + r]) - g[r]) < 1e-3 * max(1, abs(g[r])))
+                #expect(abs(Double(out.spatialGradient[3 * n + r]) - g[r]) < Tolerance.float32Interpolated * max(1, abs(g[r])))
             }
             checked += 1
         } } }
@@ -98,8 +98,8 @@ import TestSupport
         }
         let scale = fd.map(abs).max()!
         #expect(scale > 1)
-        #expect(GradientCheck.maxRelativeError(fused.rowMajor3x4, fd, floor: 1e-3 * scale) < Self.gradientTolerance)
-        #expect(GradientCheck.maxRelativeError(stored.rowMajor3x4, fd, floor: 1e-3 * scale) < Self.gradientTolerance)
+        #expect(GradientCheck.maxRelativeError(fused.rowMajor3x4, fd, floor: Tolerance.relativeFloorFloat32 * scale) < Self.gradientTolerance)
+        #expect(GradientCheck.maxRelativeError(stored.rowMajor3x4, fd, floor: Tolerance.relativeFloorFloat32 * scale) < Self.gradientTolerance)
     }
 
     /// Chained to the world-space atlasToScan (RAS+ mm) through both grids' matrices.
@@ -116,7 +116,7 @@ import TestSupport
             return zip(w, c).reduce(0) { $0 + $1.0 * Double($1.1) }
         }
         let scale = fd.map(abs).max()!
-        #expect(GradientCheck.maxRelativeError(g.rowMajor3x4, fd, floor: 1e-3 * scale) < Self.gradientTolerance)
+        #expect(GradientCheck.maxRelativeError(g.rowMajor3x4, fd, floor: Tolerance.relativeFloorFloat32 * scale) < Self.gradientTolerance)
     }
 
     @Test func pulledBackMatchesFiniteDifferencesOfALinearFunction() {
@@ -131,7 +131,7 @@ import TestSupport
         let g = AffineGradient(linear: Matrix3(rowMajor: [gv[0], gv[1], gv[2], gv[4], gv[5], gv[6], gv[8], gv[9], gv[10]]),
                                translation: SIMD3(gv[3], gv[7], gv[11]))
         let fd = GradientCheck.numerical(Array(m.rowMajor4x4.prefix(12)), h: 1e-3, loss)
-        #expect(GradientCheck.maxRelativeError(g.pulledBack(left: left, right: right).rowMajor3x4, fd) < 1e-7)
+        #expect(GradientCheck.maxRelativeError(g.pulledBack(left: left, right: right).rowMajor3x4, fd) < Tolerance.float64FiniteDifferenceOfLinearSum)
     }
 
     @Test(arguments: [UInt64(70), 71, 72])
@@ -147,10 +147,10 @@ import TestSupport
         let lhs = zip(ax.voxels, y.voxels).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         let rhs = zip(x.voxels, aty.voxels).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         let norm = zip(ax.voxels, y.voxels).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) }
-        #expect(abs(lhs - rhs) <= 1e-4 * norm)
+        #expect(abs(lhs - rhs) <= Tolerance.float32AdjointRelative * norm)
         // And against a plain Double splat.
         let ref = Naive.splat(y, scanDims: Self.scanGrid.dims, map: map)
-        #expect(maxAbsDiff(aty.voxels, ref) < 1e-4)
+        #expect(maxAbsDiff(aty.voxels, ref) < Tolerance.float32Splat)
         #expect(ref.contains { $0 != 0 })
     }
 
@@ -166,7 +166,7 @@ import TestSupport
         for map in maps {
             let aty = trilinearAdjoint(y, scanGrid: Self.scanGrid, voxelMap: map, threads: 3)
             let ref = Naive.splat(y, scanDims: Self.scanGrid.dims, map: map)
-            #expect(maxAbsDiff(aty.voxels, ref) < 1e-4)
+            #expect(maxAbsDiff(aty.voxels, ref) < Tolerance.float32Splat)
         }
     }
 

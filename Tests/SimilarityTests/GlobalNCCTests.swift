@@ -27,7 +27,7 @@ struct GlobalNCCTests {
         let w = mask?.doubles ?? [Double](repeating: 1, count: n)
         let analytic = ncc(warped: x, atlas: a, mask: mask, threads: 1).gradient.doubles
         let numeric = GradientCheck.numerical(x.doubles, h: 1e-4) { SimilarityReference.globalNCC($0, a.doubles, w) }
-        #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: 1e-4) < Self.gradientTolerance)
+        #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: Tolerance.similarityGradientFloor) < Self.gradientTolerance)
         if let mask {
             for k in 0..<n where mask[k] == 0 { #expect(analytic[k] == 0) }
         }
@@ -35,8 +35,8 @@ struct GlobalNCCTests {
 
     @Test func affineIntensityChangesKeepTheValue() {
         let a = SimilarityReference.randomArray(100, seed: 7)
-        #expect(abs(ncc(warped: a.map { 2 * $0 + 3 }, atlas: a, mask: nil).value - 1) < 1e-6)
-        #expect(abs(ncc(warped: a.map { -$0 }, atlas: a, mask: nil).value + 1) < 1e-6)
+        #expect(abs(ncc(warped: a.map { 2 * $0 + 3 }, atlas: a, mask: nil).value - 1) < Tolerance.float32FewOperations)
+        #expect(abs(ncc(warped: a.map { -$0 }, atlas: a, mask: nil).value + 1) < Tolerance.float32FewOperations)
     }
 
     @Test func constantImageGivesZero() {

@@ -28,7 +28,7 @@ struct LocalNCCTests {
         for r in [2, 4] {
             let a = BoxWindow(dims: grid.dims, radius: r, method: .runningSums).sums(v)
             let b = BoxWindow(dims: grid.dims, radius: r, method: .fft).sums(v)
-            #expect(zip(a, b).map { abs($0 - $1) }.max()! < 1e-3)
+            #expect(zip(a, b).map { abs($0 - $1) }.max()! < Float(Tolerance.float32FFT))
         }
     }
 
@@ -56,7 +56,7 @@ struct LocalNCCTests {
             let numeric = GradientCheck.numerical(x.doubles, h: 1e-4) {
                 SimilarityReference.localNCC($0, a.doubles, dims: dims, radius: radius, epsilon: 1e-5, weights: mask?.doubles)
             }
-            #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: 1e-4) < Self.gradientTolerance, "r = \(radius)")
+            #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: Tolerance.similarityGradientFloor) < Self.gradientTolerance, "r = \(radius)")
         }
     }
 
@@ -66,7 +66,7 @@ struct LocalNCCTests {
         let r = LocalNCC(radius: 2).evaluate(warped: v.voxels, atlas: v, mask: nil)
         #expect(r.value > 0.999 && r.value <= 1)
         // At the maximum, the gradient vanishes.
-        #expect(r.gradient.map { abs($0) }.max()! < 1e-5)
+        #expect(r.gradient.map { abs($0) }.max()! < Float(Tolerance.float32Accumulation))
     }
 
     @Test(arguments: WindowedSumMethod.allCases)

@@ -68,7 +68,7 @@ struct MutualInformationTests {
         let numeric = GradientCheck.numerical(x.doubles, h: 1e-5) { Self.reference($0, a.doubles, w, bins: 12) }
         let largest = numeric.map(abs).max()!
         #expect(largest > 0)
-        #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: 1e-6 * largest) < Tolerance.float32FiniteDifference)
+        #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: Tolerance.relativeFloorFloat64Reference * largest) < Tolerance.float32FiniteDifference)
         if let mask { for k in 0..<n where mask[k] == 0 { #expect(analytic[k] == 0) } }
     }
 

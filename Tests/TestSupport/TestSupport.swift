@@ -89,25 +89,3 @@ public func makeTemporaryDirectory(_ name: String = "stnreg-test") -> String {
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
-
-/// Named tolerances, each with the reason for its size. Use these instead of inline numbers
-/// where a tolerance encodes a numerical argument (rather than a property of one test's data).
-public enum Tolerance {
-    /// Relative error of a Float32 analytic gradient against central differences of Float32
-    /// forward passes (step ~1e-2 on O(1) inputs): the differences carry ~1e-7 × (terms summed)
-    /// of rounding over a step of 1e-2, i.e. 1e-4…1e-3 relative on the sizes tested, plus an
-    /// O(h²) truncation term; 1 % leaves a margin of 10×. Checks add the differences' own
-    /// measured noise (their disagreement at h and h/2), which depends on the CPU's kernels.
-    public static let float32FiniteDifference = 1e-2
-    /// Gradient entries smaller than this (absolute) are compared absolutely, not relatively:
-    /// their differences are dominated by rounding.
-    public static let finiteDifferenceFloor = 1e-2
-    /// Relative error of a Double analytic gradient against central differences of a Double
-    /// function with step 1e-4…1e-6: truncation ~h² and rounding ~1e-16/h, both below 1e-6.
-    public static let float64FiniteDifference = 1e-6
-    /// Largest entry difference (mm, or unitless for the linear part) between a transform and
-    /// the same transform read back from a file stnreg wrote: numbers are written as the
-    /// shortest decimal that reads back exactly, and the frame changes (LPS flips, ITK's centre)
-    /// add at most a few ulps of entries of size ≤ 100, i.e. ~1e-14; 1e-12 leaves a margin of 100×.
-    public static let transformFileRoundTrip = 1e-12
-}

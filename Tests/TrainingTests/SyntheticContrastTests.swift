@@ -72,7 +72,7 @@ struct SyntheticContrastTests {
         let v = SyntheticContrast.render(m, contrast: .t2, options: options, rng: &rng)
         #expect(v.spacingMM == SIMD3(2, 2, 5))
         #expect(v.dims == SIMD3(m.grid.dims.x, m.grid.dims.y, (m.grid.dims.z - 1) * 2 / 5 + 1))
-        #expect(length(v.grid.centreWorld - m.grid.centreWorld) < 1e-9)
+        #expect(length(v.grid.centreWorld - m.grid.centreWorld) < Tolerance.float64MatrixAlgebra)
         let back = SyntheticContrast.render(m, contrast: .t2, options: .init(thickSlices: .init(thicknessMM: 6, backToInputGrid: true)),
                                             rng: &rng)
         #expect(back.grid == m.grid)
@@ -111,7 +111,7 @@ struct SyntheticContrastTests {
         let m = Volumes.memberships
         var sum = [Float](repeating: 0, count: m.grid.voxelCount)
         for f in m.fractions { for v in 0..<sum.count { sum[v] += f[v] } }
-        #expect(sum.allSatisfy { $0 <= 1 + 1e-5 }, "largest sum \(sum.max()!)")
+        #expect(sum.allSatisfy { $0 <= 1 + Float(Tolerance.float32Accumulation) }, "largest sum \(sum.max()!)")
         #expect(m[.fat].allSatisfy { $0 == 0 } && m[.bone].allSatisfy { $0 == 0 } && m[.softTissue].allSatisfy { $0 == 0 })
     }
 
@@ -133,9 +133,9 @@ struct SyntheticContrastTests {
         let levels: [Float] = [30, 80, 110]
         for x: Float in [10, 30, 55, 80, 95, 110, 140] {
             let p = TissueMemberships.linearMemberships(x, levels: levels, belowFirst: true)
-            #expect(abs(p.reduce(0, +) - 1) < 1e-6)
+            #expect(abs(p.reduce(0, +) - 1) < Float(Tolerance.float32FewOperations))
             let back = zip(p, levels).reduce(Float(0)) { $0 + $1.0 * $1.1 }
-            #expect(abs(back - min(110, max(30, x))) < 1e-4)
+            #expect(abs(back - min(110, max(30, x))) < Float(Tolerance.float32IntensitySum))
         }
     }
 }

@@ -49,7 +49,7 @@ struct SpatialTransformerTests {
         let w = st.forward(image, normalised: a0, threads: 1)
         let analytic = st.affineGradient(Volume(grid: frame.grid, voxels: weights), spatialGradient: w.spatialGradient, threads: 1)
         let numeric = GradientCheck.numerical(Array(e0), h: 1e-7, loss)
-        #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: 1) < 1e-2, "\(analytic) vs \(numeric)")
+        #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: 1) < Tolerance.float32FiniteDifference, "\(analytic) vs \(numeric)")
     }
 
     @Test func imageGradientIsTheAdjoint() {
@@ -64,7 +64,7 @@ struct SpatialTransformerTests {
         let back = st.imageGradient(y, normalised: a, threads: 1)
         let lhs = zip(w.voxels, y.voxels).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         let rhs = zip(image.voxels, back.voxels).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-        #expect(abs(lhs - rhs) < 1e-4 * max(1, abs(lhs)))
+        #expect(abs(lhs - rhs) < Tolerance.float32AdjointRelative * max(1, abs(lhs)))
     }
 }
 
@@ -134,7 +134,7 @@ struct TrainingLossTests {
                 all[b] = o
                 return t.lossAndGradient(outputs: all, images: images, recording: false).0
             }
-            #expect(GradientCheck.maxRelativeError(analytic[b], numeric, floor: 1e-3) < 5e-2, "item \(b): \(analytic[b]) vs \(numeric)")
+            #expect(GradientCheck.maxRelativeError(analytic[b], numeric, floor: Tolerance.float32GradientFloor) < Tolerance.float32TrainerFiniteDifference, "item \(b): \(analytic[b]) vs \(numeric)")
         }
     }
 
@@ -154,7 +154,7 @@ struct TrainingLossTests {
         }
         expected /= Double(t.validationCases.count)
         #expect(expected > 1)
-        for v in tre { #expect(abs(v - expected) < 1e-9 * expected, "\(tre) vs \(expected)") }
+        for v in tre { #expect(abs(v - expected) < Tolerance.float64Sum * expected, "\(tre) vs \(expected)") }
     }
 }
 
@@ -172,7 +172,7 @@ struct AugmentationTests {
         #expect(a.voxels != c.voxels)
         for v in a.voxels + c.voxels { #expect(v >= 0 && v <= 1.5) }
         // Background voxels get only the bounded noise (σ ≤ 0.03, at most 2√3·σ).
-        for n in image.voxels.indices where n % 3 == 0 { #expect(a.voxels[n] <= Float(2 * 3.0.squareRoot() * 0.03) + 1e-6) }
+        for n in image.voxels.indices where n % 3 == 0 { #expect(a.voxels[n] <= Float(2 * 3.0.squareRoot() * 0.03) + Float(Tolerance.float32BoundSlack)) }
     }
 
     /// The table for x^γ against pow: within 1e-3 relative from x = 0.01 to the top.
@@ -182,9 +182,9 @@ struct AugmentationTests {
         for i in 0...1490 {
             let x = 0.01 + Double(i) * 0.001
             let exact = pow(x, gamma)
-            #expect(abs(Double(t.value(Float(x))) - exact) <= 1e-3 * exact, "x = \(x)")
+            #expect(abs(Double(t.value(Float(x))) - exact) <= Tolerance.powerTableRelative * exact, "x = \(x)")
         }
         #expect(t.value(-1) == 0)
-        #expect(abs(Double(t.value(3)) - pow(1.5, gamma)) < 1e-6)
+        #expect(abs(Double(t.value(3)) - pow(1.5, gamma)) < Tolerance.float32FewOperations)
     }
 }

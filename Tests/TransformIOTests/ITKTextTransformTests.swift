@@ -12,7 +12,7 @@ import VolumeCore
             let centre = n % 2 == 0 ? SIMD3<Double>.zero
                 : SIMD3(rng.uniform(-80, 80), rng.uniform(-80, 80), rng.uniform(-80, 80))
             let back = try ITKTextTransform.decode(ITKTextTransform.encode(t, centreRAS: centre), file: "x.tfm")
-            #expect(relativeDifference(back, t) < 1e-12, "case \(n)")
+            #expect(relativeDifference(back, t) < Tolerance.transformFileRoundTrip, "case \(n)")
         }
     }
 
@@ -50,10 +50,10 @@ import VolumeCore
         let t = try ITKTextTransform.decode(text, file: "c.tfm")
         // The LPS point c maps to c + t = (11, 2, 3); in RAS: (-10, 0, 0) → (-11, -2, 3).
         let y = t.apply(SIMD3(-10, 0, 0))
-        #expect(length(y - SIMD3(-11, -2, 3)) < 1e-12)
+        #expect(length(y - SIMD3(-11, -2, 3)) < Tolerance.float64FewOperations)
         // LPS (11, 0, 0) = c + (1, 0, 0) → M·(1,0,0) + c + t = (0,1,0) + (11, 2, 3) = (11, 3, 3).
         let z = t.apply(SIMD3(-11, 0, 0))
-        #expect(length(z - SIMD3(-11, -3, 3)) < 1e-12)
+        #expect(length(z - SIMD3(-11, -3, 3)) < Tolerance.float64FewOperations)
     }
 
     @Test(arguments: ["AffineTransform_float_3_3", "MatrixOffsetTransformBase_float_3_3", "AffineTransform_double_3_3"])

@@ -71,7 +71,7 @@ import VolumeCore
             try NIfTIWriter.write(Phantom.blobs(grid: c.scan), to: "\(dir)/\(scanPath)", datatype: .float32)
             let atlas = try NIfTIReader.readVolume("\(dir)/\(atlasPath)")
             let scan = try NIfTIReader.readVolume("\(dir)/\(scanPath)")
-            #expect(Affine.maxAbsDifference(atlas.grid.voxelToWorld, c.atlas.voxelToWorld) < 1e-5)
+            #expect(Affine.maxAbsDifference(atlas.grid.voxelToWorld, c.atlas.voxelToWorld) < Tolerance.float32StoredEntry)
             var files: [String: String] = [:]
             for format in TransformFormat.allCases {
                 let name = "\(c.name)_ours_\(format.rawValue).\(format.fileExtension)"
@@ -144,10 +144,10 @@ import VolumeCore
         // (AffineTransform_float_3_3) into them to float precision; so did ANTsPy.
         let p = ITKAffineParameters(atlasToScan: c.atlasToScan)
         let sitk = try #require(r["sitk_itkText_matrix"] as? [Double])
-        #expect(sitk.count == 15 && zip(sitk, p.parameters + p.fixedParameters).allSatisfy { abs($0 - $1) < 1e-12 })
+        #expect(sitk.count == 15 && zip(sitk, p.parameters + p.fixedParameters).allSatisfy { abs($0 - $1) < Tolerance.transformFileRoundTrip })
         for key in ["sitk_antsMatFloat_params", "ants_antsMatFloat_params"] {
             let q = try #require(r[key] as? [Double], "\(key) missing from results")
-            #expect(q.count == 12 && zip(q, p.parameters).allSatisfy { abs($0 - $1) < 1e-5 * (1 + abs($1)) }, "\(c.name) \(key): \(q)")
+            #expect(q.count == 12 && zip(q, p.parameters).allSatisfy { abs($0 - $1) < Tolerance.float32StoredEntry * (1 + abs($1)) }, "\(c.name) \(key): \(q)")
         }
     }
 
@@ -157,7 +157,8 @@ import VolumeCore
     func checkTheirFiles(_ c: Case, atlas: Grid, scan: Grid, results r: [String: Any], dir: String) throws {
         let w = try #require(r["written"] as? [String: String])
         let expected: [(String, TransformFormat?, Double)] = [
-            ("sitk_tfm", nil, 1e-9), ("sitk_mat", nil, 1e-9), ("ants_mat", .antsMat, 1e-6), ("nitransforms_fsl", .fsl, 1e-5),
+            ("sitk_tfm", nil, Tolerance.otherWriterDouble), ("sitk_mat", nil, Tolerance.otherWriterDouble),
+            ("ants_mat", .antsMat, Tolerance.otherWriterANTsFloat), ("nitransforms_fsl", .fsl, Tolerance.otherWriterFSLText),
         ]
         for (key, format, tolerance) in expected {
             let file = try #require(w[key], "\(key) missing from results")

@@ -11,7 +11,7 @@ struct AffineTests {
             let p = SIMD3(rng.uniform(-50, 50), rng.uniform(-50, 50), rng.uniform(-50, 50))
             let viaProduct = (a * b).apply(p)
             let stepwise = a.apply(b.apply(p))
-            #expect(maxAbs(viaProduct - stepwise) < 1e-9)
+            #expect(maxAbs(viaProduct - stepwise) < Tolerance.float64MatrixAlgebra)
         }
     }
 
@@ -20,8 +20,8 @@ struct AffineTests {
         for _ in 0..<50 {
             let a = KnownTransforms.random(&rng, maxDegrees: 180, maxScale: 0.5)
             let inv = try #require(a.inverse)
-            #expect(Affine.maxAbsDifference(a * inv, .identity) < 1e-9)
-            #expect(Affine.maxAbsDifference(inv * a, .identity) < 1e-9)
+            #expect(Affine.maxAbsDifference(a * inv, .identity) < Tolerance.float64MatrixAlgebra)
+            #expect(Affine.maxAbsDifference(inv * a, .identity) < Tolerance.float64MatrixAlgebra)
         }
     }
 
@@ -41,11 +41,11 @@ struct AffineTests {
             for c in 0..<3 {
                 var s = 0.0
                 for k in 0..<3 { s += a[r, k] * b[k, c] }
-                #expect(abs(p[r, c] - s) < 1e-12)
+                #expect(abs(p[r, c] - s) < Tolerance.float64FewOperations)
             }
         }
         // det(ab) = det(a) det(b)
-        #expect(abs(p.determinant - a.determinant * b.determinant) < 1e-9)
+        #expect(abs(p.determinant - a.determinant * b.determinant) < Tolerance.float64MatrixAlgebra)
     }
 
     @Test func fourByFourRoundTrip() throws {
@@ -63,8 +63,8 @@ struct DecompositionTests {
         for _ in 0..<500 {
             let a = KnownTransforms.random(&rng, maxDegrees: 170, maxScale: 0.6, maxShear: 0.5, maxTranslation: 100)
             let d = try #require(Decomposition(a))
-            #expect(Affine.maxAbsDifference(d.affine, a) < 1e-9)
-            #expect(abs(d.determinant - a.determinant) < 1e-9 * max(1, abs(a.determinant)))
+            #expect(Affine.maxAbsDifference(d.affine, a) < Tolerance.float64MatrixAlgebra)
+            #expect(abs(d.determinant - a.determinant) < Tolerance.float64MatrixAlgebra * max(1, abs(a.determinant)))
         }
     }
 
@@ -78,10 +78,10 @@ struct DecompositionTests {
                 scale: SIMD3(rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.5)),
                 shear: SIMD3(rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3)))
             let d = try #require(Decomposition(truth.affine))
-            #expect(maxAbs(d.translation - truth.translation) < 1e-9)
-            #expect(maxAbs(d.rotationDegrees - truth.rotationDegrees) < 1e-7)
-            #expect(maxAbs(d.scale - truth.scale) < 1e-9)
-            #expect(maxAbs(d.shear - truth.shear) < 1e-9)
+            #expect(maxAbs(d.translation - truth.translation) < Tolerance.float64MatrixAlgebra)
+            #expect(maxAbs(d.rotationDegrees - truth.rotationDegrees) < Tolerance.float64DecompositionDegrees)
+            #expect(maxAbs(d.scale - truth.scale) < Tolerance.float64MatrixAlgebra)
+            #expect(maxAbs(d.shear - truth.shear) < Tolerance.float64MatrixAlgebra)
         }
     }
 
@@ -90,21 +90,21 @@ struct DecompositionTests {
         let d = try #require(Decomposition(flipY))
         #expect(d.scale.x < 0)
         #expect(d.determinant < 0)
-        #expect(Affine.maxAbsDifference(d.affine, flipY) < 1e-12)
+        #expect(Affine.maxAbsDifference(d.affine, flipY) < Tolerance.float64FewOperations)
     }
 
     @Test func gimbalLockStillComposesExactly() throws {
         let truth = Decomposition(rotationDegrees: SIMD3(30, 90, -20))
         let d = try #require(Decomposition(truth.affine))
-        #expect(abs(d.rotationDegrees.y - 90) < 1e-6)
-        #expect(Affine.maxAbsDifference(d.affine, truth.affine) < 1e-9)
+        #expect(abs(d.rotationDegrees.y - 90) < Tolerance.angleDegrees)
+        #expect(Affine.maxAbsDifference(d.affine, truth.affine) < Tolerance.float64MatrixAlgebra)
     }
 
     @Test func rotationAboutZMovesXTowardsY() {
         // Right-handed: +90° about z maps +x to +y.
         let r = Decomposition(rotationDegrees: SIMD3(0, 0, 90)).affine
-        #expect(maxAbs(r.apply(SIMD3(1, 0, 0)) - SIMD3(0, 1, 0)) < 1e-12)
-        #expect(abs(Decomposition(rotationDegrees: SIMD3(0, 0, 90)).rotationAngleDegrees - 90) < 1e-9)
+        #expect(maxAbs(r.apply(SIMD3(1, 0, 0)) - SIMD3(0, 1, 0)) < Tolerance.float64FewOperations)
+        #expect(abs(Decomposition(rotationDegrees: SIMD3(0, 0, 90)).rotationAngleDegrees - 90) < Tolerance.float64MatrixAlgebra)
     }
 
     @Test func singularIsRejected() {
@@ -124,7 +124,7 @@ struct GridTests {
         let oblique = Decomposition(rotationDegrees: SIMD3(10, 0, 0)).affine
         let o = Orientation(voxelToWorld: oblique)
         #expect(o.isOblique)
-        #expect(abs(o.obliquityDegrees - 10) < 1e-6)
+        #expect(abs(o.obliquityDegrees - 10) < Tolerance.angleDegrees)
         #expect(o.code == "RAS")
     }
 
@@ -140,7 +140,7 @@ struct GridTests {
         let g = Grid(dims: SIMD3(181, 217, 181), voxelToWorld: Affine(linear: .diagonal(SIMD3(1, 1, 1)), translation: SIMD3(-90, -126, -72)))
         let c = g.isotropicCovering(spacingMM: 2)
         #expect(c.dims == SIMD3(91, 109, 91))
-        #expect(maxAbs(c.centreWorld - g.centreWorld) < 1e-9)
+        #expect(maxAbs(c.centreWorld - g.centreWorld) < Tolerance.float64MatrixAlgebra)
         #expect(c.spacingMM == SIMD3(2, 2, 2))
     }
 

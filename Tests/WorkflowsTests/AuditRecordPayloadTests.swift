@@ -48,12 +48,15 @@ struct AuditRecordPayloadTests {
         let networkOnly: Set = ["model.path", "predictionLastCorrectionMM", "timingsSeconds.predict", "timingsSeconds.search"]
         let old = Self.paths(try Self.fixtureRecord("align-apply.jsonl", line: 1)).subtracting(networkOnly)
         #expect(old.subtracting(Self.paths(r)).isEmpty, "missing: \(old.subtracting(Self.paths(r)).sorted())")
-        // New since the fixture: the check's measure, the contrast probe's figures, and the stage
+        // New since the fixture: the check's measure, the contrast probe's figures (and its
+        // cross-contrast retry, null here: the phantom passes its check), and the stage
         // timers that now cover the wall time (AlignJob.stageKeys; the record cannot time its own append).
         let newTimers = Set(AlignJob.stageKeys.filter { !["audit", "predict", "search"].contains($0) }.map { "timingsSeconds." + $0 })
             .subtracting(old)
-        #expect(Self.paths(r).subtracting(old) == Set(["protocol.limits.checkMeasure", "contrast.correlationRatio", "contrast.linearity"])
+        #expect(Self.paths(r).subtracting(old) == Set(["protocol.limits.checkMeasure", "contrast.correlationRatio", "contrast.linearity",
+                                                       "contrast.crossContrastRetry"])
             .union(newTimers))
+        #expect(r["contrast"]?["crossContrastRetry"] == .null)
 
         // Shared with the transform JSON, value for value.
         let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: outcome.outputs.transform))).get()

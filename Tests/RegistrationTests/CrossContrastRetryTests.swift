@@ -1,0 +1,97 @@
+import Foundation
+import Registration
+import Sampling
+import Testing
+import TestSupport
+import VolumeCore
+
+/// A scan the contrast probe takes for the atlas's contrast whose result fails its check is
+/// registered once more on the cross-contrast path (MI on every level), and the better checked
+/// result is kept and recorded.
+struct CrossContrastRetryTests {
+    typealias Pipeline = CrossContrastPipelineTests
+
+    /// A negative-contrast scan: the 2 mm MNI152 T1 inverted inside the template (260 − T1:
+    /// white matter dark, CSF bright, every tissue relation reversed), moved by a known affine.
+    static func movedInvertedT1() throws -> (atlas: Volume, scan: Volume, truth: Affine) {
+        let (atlas, _) = try Pipeline.t2Rendering()
+        var inverted = atlas
+        for n in inverted.voxels.indices where atlas.voxels[n] > 0 { inverted.voxels[n] = max(1, 260 - atlas.voxels[n]) }
+        let centre = ImagePreparation.centreOfMass(atlas)!
+        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(8, -8, 4), rotationDegrees: SIMD3(12, -8, 9),
+                                                               scale: SIMD3(1.04, 0.97, 1.02)).affine * Affine.translation(-centre)
+        return (atlas, resample(inverted, onto: atlas.grid, atlasToScan: try #require(truth.inverse)), truth)
+    }
+
+    /// A wrong decision: with the linearity threshold at −1 the probe takes the inverted T1 for
+    /// a T1 (its linearity is negative); NCC and windowed NCC leave it off and the normalised-MI
+    /// check fails (measured 0.09 against the 0.12 limit); the retry on MI registers it
+    /// (measured 0.46, 0.04 mm), and that result is kept.
+    @Test func aScanTakenForTheAtlasContrastIsRetriedOnMI() throws {
+        let (atlas, scan, truth) = try Self.movedInvertedT1()
+        var p = try Pipeline.shippedProtocol()
+        p.contrast?.sameContrastMinLinearity = -1
+        let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
+        let contrast = try #require(r.contrast)
+        #expect(contrast.sameContrast)
+        let retry = try #require(contrast.crossContrastRetry, "no retry: the same-contrast result passed its check (NMI \(r.similarityAfter))")
+        #expect(retry.similarity == .mi)
+        #expect(retry.sameContrastCheckedSimilarity < p.limits.minFinalSimilarity)
+        #expect(retry.kept, "same-contrast NMI \(retry.sameContrastCheckedSimilarity), retry \(retry.retryCheckedSimilarity)")
+        #expect(r.similarityAfter == retry.retryCheckedSimilarity)
+        #expect(r.flags.contains(.crossContrastRetryUsed) && !r.flags.contains(where: \.isFailure), "\(r.flags)")
+        #expect(r.levels.allSatisfy { $0.similarityMeasure == .mi })
+        let err = Pipeline.meanError(r.atlasToScan, truth, atlas: atlas)
+        #expect(err < 0.5, "mean error \(err) mm")
+    }
+
+    /// When both results fail (a check no result can pass), the retry still runs once and the
+    /// result with the higher checked similarity is kept, whichever path it came from.
+    @Test func whenBothFailTheHigherCheckedSimilarityIsKept() throws {
+        let (atlas, _) = try Pipeline.t2Rendering()
+        let centre = ImagePreparation.centreOfMass(atlas)!
+        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(-4, 3, 5), rotationDegrees: SIMD3(-7, 5, 6)).affine
+            * Affine.translation(-centre)
+        let scan = resample(atlas, onto: atlas.grid, atlasToScan: try #require(truth.inverse))
+        var p = try Pipeline.shippedProtocol()
+        p.limits.minFinalSimilarity = 1   // normalised MI < 1 for any two different images: always lowSimilarity
+        let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
+        let contrast = try #require(r.contrast)
+        let retry = try #require(contrast.crossContrastRetry)
+        #expect(r.flags.contains(.lowSimilarity) && r.flags.contains(.crossContrastRetryUsed))
+        #expect(retry.kept == (retry.retryCheckedSimilarity > retry.sameContrastCheckedSimilarity))
+        #expect(r.similarityAfter == max(retry.retryCheckedSimilarity, retry.sameContrastCheckedSimilarity))
+        #expect(r.levels.map(\.similarityMeasure) == (retry.kept ? [.mi, .mi] : [.ncc, .lncc]))
+        // A T1 on the T1 atlas: both paths find it.
+        #expect(Pipeline.meanError(r.atlasToScan, truth, atlas: atlas) < 0.5)
+    }
+
+    /// A same-contrast result that passes its check is not retried (behaviour unchanged).
+    @Test func aPassingResultIsNotRetried() throws {
+        let (atlas, _) = try Pipeline.t2Rendering()
+        let centre = ImagePreparation.centreOfMass(atlas)!
+        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(-4, 3, 5), rotationDegrees: SIMD3(-7, 5, 6)).affine
+            * Affine.translation(-centre)
+        let scan = resample(atlas, onto: atlas.grid, atlasToScan: try #require(truth.inverse))
+        let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: try Pipeline.shippedProtocol(), threads: 2))
+        #expect(try #require(r.contrast).sameContrast)
+        #expect(r.contrast?.crossContrastRetry == nil)
+        #expect(!r.flags.contains(.crossContrastRetryUsed))
+    }
+
+    /// Records written before the retry existed have no `crossContrastRetry` key: they decode to
+    /// nil, and (with Foundation's encoder, as the transform JSON is read back) a decision without
+    /// a retry encodes as it did before; a retry round-trips.
+    @Test func theRetryFieldIsOptionalInRecords() throws {
+        let old = #"{"correlationRatio":0.9,"linearity":0.95,"sameContrast":true,"startNCC":0.855}"#
+        let d = try JSONDecoder().decode(Registration.ContrastDecision.self, from: Data(old.utf8))
+        #expect(d.crossContrastRetry == nil && d.sameContrast)
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        #expect(String(decoding: try e.encode(d), as: UTF8.self) == old)
+        var withRetry = d
+        withRetry.crossContrastRetry = .init(similarity: .mi, sameContrastCheckedSimilarity: 0.05, retryCheckedSimilarity: 0.3, kept: true)
+        let back = try JSONDecoder().decode(Registration.ContrastDecision.self, from: try e.encode(withRetry))
+        #expect(back == withRetry)
+    }
+}
