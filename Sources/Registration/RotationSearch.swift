@@ -9,7 +9,7 @@ import VolumeCore
 /// `R = Rz·Ry·Rx` on a grid `−max, −max+step, …, max` per axis (duplicates removed). Each
 /// candidate maps the atlas centre to the scan centre and is scored by the similarity on the
 /// search level. The best few get the FFT translation search and a brief refinement (rigid +
-/// isotropic scale); the best refined one wins.
+/// isotropic scale, at most 30 iterations of the protocol's optimiser); the best refined one wins.
 enum RotationSearch {
     struct Outcome {
         var best: Affine
@@ -71,7 +71,8 @@ enum RotationSearch {
         starts += extraCandidates
         for t in starts {
             let r = Refinement.run(level: level, start: t, centre: atlasCentre, radiusMM: radiusMM,
-                                   model: model, iterations: 30, learningRate: p.learningRate, threads: threads)
+                                   model: model, iterations: 30, learningRate: p.learningRate, optimizer: p.optimizer,
+                                   convergenceMM: p.convergenceMM(atSpacing: level.spacingMM), threads: threads)
             // Refinement ran on the level's own measure; candidates compete on the search measure.
             let score = level.similarity == p.initialisation.searchSimilarity ? r.similarityEnd
                 : Refinement.similarity(level: level, atlasToScan: r.atlasToScan, threads: threads, kind: p.initialisation.searchSimilarity)
