@@ -27,9 +27,13 @@ struct CrossContrastRetryTests {
     /// a T1 (its linearity is negative); NCC and windowed NCC leave it off and the normalised-MI
     /// check fails (measured 0.09 against the 0.12 limit); the retry on MI registers it
     /// (measured 0.46, 0.04 mm), and that result is kept.
+    /// Refined with Adam: with the shipped second-order optimiser the windowed NCC (squared, so
+    /// sign-blind) converges on this scan by itself (measured NMI 0.35, no retry needed), so
+    /// the failure the retry exists for is produced with the fixed-iteration optimiser.
     @Test func aScanTakenForTheAtlasContrastIsRetriedOnMI() throws {
         let (atlas, scan, truth) = try Self.movedInvertedT1()
         var p = try Pipeline.shippedProtocol()
+        p.optimizer = .adam
         p.contrast?.sameContrastMinLinearity = -1
         let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
         let contrast = try #require(r.contrast)
