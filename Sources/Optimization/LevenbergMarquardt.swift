@@ -25,15 +25,24 @@ import Foundation
 ///   Approximate curvatures that err large (windowed NCC's, see `WarpedCurvature`) then still
 ///   take full-length steps after one or two iterations.
 ///
-/// Stops when a step (accepted or not) is shorter than the tolerance, at the evaluation cap,
+/// Stops when a step is shorter than the tolerance (an accepted one only while λ ≤ 1; a rejected
+/// one means no shorter move helps either: the minimum, to the loss's noise), at the evaluation cap,
 /// or when the damping exceeds 10⁸ (no descent found). Returns the best point evaluated.
 public struct LevenbergMarquardt: Minimizer {
-    public init() {}
+    /// A trial point gets a new curvature only when its step is longer than this many
+    /// tolerances; near convergence the curvature of the last long step is reused (its scale
+    /// error is what κ corrects), which saves most of the curvature's cost on the fine levels.
+    public var refreshFactor: Double
 
-    public func minimize(from start: [Double], stopping: StoppingRule, evaluate: ([Double]) -> Evaluation) -> Minimization {
+    public init(refreshFactor: Double = 20) {
+        precondition(refreshFactor >= 0)
+        self.refreshFactor = refreshFactor
+    }
+
+    public func minimize(from start: [Double], stopping: StoppingRule, evaluate: ([Double], Bool) -> Evaluation) -> Minimization {
         let k = start.count
         var x = start
-        var e = evaluate(x)
+        var e = evaluate(x, true)
         var evaluations = 1, accepted = 0
         let startLoss = e.loss
         guard e.loss.isFinite, e.gradient.allSatisfy(\.isFinite), let h0 = e.curvature, h0.allSatisfy(\.isFinite) else {
@@ -41,10 +50,11 @@ public struct LevenbergMarquardt: Minimizer {
         }
         precondition(h0.count == k * k, "LevenbergMarquardt needs a k × k curvature")
         var lambda = 0.0, kappa = 1.0
+        // The curvature in use: refreshed where a step was long (see `refreshFactor`).
+        var curvature = positiveSemidefinitePart(h0, n: k)
         var reason = StopReason.iterationLimit
         while evaluations < stopping.maxEvaluations {
-            // An approximate curvature may have small negative eigenvalues: use its PSD part.
-            let h = positiveSemidefinitePart(e.curvature!, n: k), g = e.gradient
+            let h = curvature, g = e.gradient
             // The damped system. The damping scales with diag(H), floored at 10⁻⁴ of its mean
             // so that a direction the curvature misses is damped too, and a ridge of 10⁻⁶ of
             // the mean keeps the system positive definite.
@@ -60,22 +70,27 @@ public struct LevenbergMarquardt: Minimizer {
             }
             let trial = zip(x, step).map { $0 + $1 }
             let size = stopping.stepSize(x, trial)
-            let te = evaluate(trial)
+            let refresh = size > refreshFactor * stopping.tolerance
+            let te = evaluate(trial, refresh)
             evaluations += 1
             // Predicted decrease of the (undamped, scaled) quadratic model along the step.
             var hs = [Double](repeating: 0, count: k)
             for i in 0..<k { for j in 0..<k { hs[i] += kappa * h[i * k + j] * step[j] } }
             let predicted = -(dot(g, step) + 0.5 * dot(step, hs))
             let good = te.loss.isFinite && te.loss < e.loss && te.gradient.allSatisfy(\.isFinite)
-                && (te.curvature?.allSatisfy(\.isFinite) ?? false)
+                && (te.curvature?.allSatisfy(\.isFinite) ?? !refresh)
             if good {
                 let rho = predicted > 0 ? (e.loss - te.loss) / predicted : 1
                 x = trial
                 e = te
+                // κ carries over: the approximation's scale error is its own, not the point's.
+                if let h = te.curvature { curvature = positiveSemidefinitePart(h, n: k) }
                 accepted += 1
                 if rho < 0.25 { lambda = max(4 * lambda, 1e-3) } else if rho > 0.75 { lambda /= 3; if lambda < 1e-6 { lambda = 0 } }
                 if predicted > 1e-5 * abs(te.loss), rho > 1.2 || rho < 0.8 { kappa = min(4, max(1e-3, kappa * min(2, max(0.5, 2 - rho)))) }
-                if size < stopping.tolerance { reason = .converged; break }
+                // A short step counts only when it is close to the undamped model's: heavy damping
+                // also makes steps short.
+                if size < stopping.tolerance && lambda <= 1 { reason = .converged; break }
             } else {
                 // A curvature scaled down too far overshoots: undo that first, then damp.
                 if kappa < 1 { kappa = min(1, 2 * kappa) } else { lambda = max(4 * lambda, 1e-3) }
@@ -106,10 +121,10 @@ public struct BFGS: Minimizer {
         self.initialStep = initialStep
     }
 
-    public func minimize(from start: [Double], stopping: StoppingRule, evaluate: ([Double]) -> Evaluation) -> Minimization {
+    public func minimize(from start: [Double], stopping: StoppingRule, evaluate: ([Double], Bool) -> Evaluation) -> Minimization {
         let k = start.count
         var x = start
-        var e = evaluate(x)
+        var e = evaluate(x, false)
         var evaluations = 1, accepted = 0
         let startLoss = e.loss
         guard e.loss.isFinite, e.gradient.allSatisfy(\.isFinite) else {
@@ -140,7 +155,7 @@ public struct BFGS: Minimizer {
             for _ in 0...8 {
                 let trial = zip(x, d).map { $0 + alpha * $1 }
                 let size = stopping.stepSize(x, trial)
-                let te = evaluate(trial)
+                let te = evaluate(trial, false)
                 evaluations += 1
                 if te.loss.isFinite, te.gradient.allSatisfy(\.isFinite), te.loss <= e.loss + 1e-4 * alpha * slope {
                     let s = zip(trial, x).map { $0 - $1 }, y = zip(te.gradient, g).map { $0 - $1 }

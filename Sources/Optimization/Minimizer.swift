@@ -9,7 +9,9 @@ import Foundation
 /// (quasi-Newton with a backtracking line search, for the others). All are deterministic:
 /// the same evaluations give the same bits.
 public protocol Minimizer: Sendable {
-    func minimize(from start: [Double], stopping: StoppingRule, evaluate: ([Double]) -> Evaluation) -> Minimization
+    /// `evaluate(point, wantsCurvature)`: the loss and gradient at `point`, and the curvature
+    /// when `wantsCurvature` (only ``LevenbergMarquardt`` asks, and not at every point).
+    func minimize(from start: [Double], stopping: StoppingRule, evaluate: ([Double], Bool) -> Evaluation) -> Minimization
 }
 
 /// What a minimiser learns about the loss at one point.
@@ -87,7 +89,7 @@ public struct AdamMinimizer: Minimizer {
         self.learningRate = learningRate
     }
 
-    public func minimize(from start: [Double], stopping: StoppingRule, evaluate: ([Double]) -> Evaluation) -> Minimization {
+    public func minimize(from start: [Double], stopping: StoppingRule, evaluate: ([Double], Bool) -> Evaluation) -> Minimization {
         let iterations = max(0, stopping.maxEvaluations - 1)
         var theta = [start]
         var adam = AdamW<Double>(learningRate: learningRate, weightDecay: 0, clipNorm: nil)
@@ -96,7 +98,7 @@ public struct AdamMinimizer: Minimizer {
         var done = 0, evaluations = 0
         var reason = StopReason.iterationLimit
         for it in 0...iterations {
-            let e = evaluate(theta[0])
+            let e = evaluate(theta[0], false)
             evaluations += 1
             if it == 0 { startLoss = e.loss }
             if e.loss.isFinite && e.loss < bestLoss { bestLoss = e.loss; best = theta[0] }

@@ -138,14 +138,16 @@ enum Refinement {
         let result: Minimization
         switch optimizer {
         case .adam:
-            result = AdamMinimizer(learningRate: learningRate).minimize(from: zero, stopping: stopping) { theta in
+            result = AdamMinimizer(learningRate: learningRate).minimize(from: zero, stopping: stopping) { theta, _ in
                 let (loss, dT) = lossAndGradient(level: level, atlasToScan: params.transform(theta), threads: threads)
                 return Evaluation(loss: loss, gradient: params.chain(dT, at: theta))
             }
         case .secondOrder:
             let minimizer: any Minimizer = level.metric is any CurvatureSimilarity ? LevenbergMarquardt() : BFGS(initialStep: learningRate)
-            result = minimizer.minimize(from: zero, stopping: stopping) { theta in
-                let (loss, dT, hT) = lossGradientAndCurvature(level: level, atlasToScan: params.transform(theta), threads: threads)
+            result = minimizer.minimize(from: zero, stopping: stopping) { theta, wantsCurvature in
+                let t = params.transform(theta)
+                let (loss, dT, hT) = wantsCurvature ? lossGradientAndCurvature(level: level, atlasToScan: t, threads: threads)
+                    : { let (l, g) = lossAndGradient(level: level, atlasToScan: t, threads: threads); return (l, g, nil) }()
                 let m = params.jacobian(at: theta)
                 let g = m.map { column in zip(column, dT).reduce(0) { $0 + $1.0 * $1.1 } }
                 let h = hT.map { hT in
