@@ -36,10 +36,15 @@ public struct NetworkPredictor: Sendable {
     }
 
     /// The prediction for raw (not normalised) `scan` and `atlas`, starting from `start`.
-    public func predict(scan: Volume, atlas: Volume, start: Affine, threads: Int) -> Prediction {
+    /// `normalised` may hold the two already normalised with `percentiles` (registration's
+    /// prepare stage has them): when those are the model's, they are used as they are (the same
+    /// bits as normalising again, without the two passes over full-resolution volumes).
+    public func predict(scan: Volume, atlas: Volume, start: Affine, threads: Int,
+                        normalised: (scan: Volume, atlas: Volume, percentiles: [Double])? = nil) -> Prediction {
         let recipe = NetworkInputRecipe(model.input)
         let resampler: NetworkInputRecipe.Resampler = { v, g, t in resample(v, onto: g, atlasToScan: t, threads: threads) }
-        let atlasN = recipe.normalise(atlas), scanN = recipe.normalise(scan)
+        let reuse = normalised.flatMap { $0.percentiles == model.input.intensityPercentiles ? $0 : nil }
+        let atlasN = reuse?.atlas ?? recipe.normalise(atlas), scanN = reuse?.scan ?? recipe.normalise(scan)
         let frame = recipe.frame(forNormalisedAtlas: atlasN)
         let atlasChannel = recipe.atlasChannel(atlasN, frame: frame, resample: resampler)
         var a = Affine.identity

@@ -142,7 +142,7 @@ public enum Registration {
         let crossProbe = probe.flatMap { $0.decision.sameContrast ? nil : $0 }
         let initialisation = crossProbe?.initialisation ?? Stopwatch.time("initialise", into: &timings) { initialise(path) }
         let prediction = try request.predictor.map { predictor in
-            try Stopwatch.time("predict", into: &timings) { predict(request, with: predictor, from: initialisation, threads: path.threads) }
+            try Stopwatch.time("predict", into: &timings) { predict(request, with: predictor, from: initialisation, prepared: path) }
         }
         if let predictor = request.predictor { progress?("network prediction (\(predictor.applications)×)") }
         var searchWinner: SearchWinner?

@@ -20,6 +20,9 @@ extension Registration {
         var threads: Int
         /// The check's similarity at the finest level for the identity (the headers' placement).
         var similarityBefore: Double
+        /// The full-resolution scan and atlas as normalised with the protocol's percentiles
+        /// (the network's input when its model uses the same ones).
+        var normalised: (scan: Volume, atlas: Volume, percentiles: [Double])
         /// One progress line.
         var summary: String
 
@@ -241,6 +244,7 @@ extension Registration {
             : "; skipped \(skipped.map { "\(formatMM($0.spacingMM)) mm" }.joined(separator: ", ")), finer than the \(formatMM(Registration.coarserVoxelMM(scan: request.scan.grid, atlas: request.atlas.grid))) mm voxels"
         return Prepared(settings: p, pyramid: pyramid, searchSpacingMM: searchSpacing, atlasCentre: atlasCentre,
                         scanCentre: scanCentre, radiusMM: radius, threads: threads, similarityBefore: before,
+                        normalised: (scanN, atlasN, p.intensityPercentiles),
                         summary: "prepared \(p.levels.count) levels (\(names)\(skippedNote))")
     }
 
@@ -258,8 +262,9 @@ extension Registration {
 
     /// The network's prediction from the initialisation.
     static func predict(_ request: RegistrationRequest, with predictor: NetworkPredictor, from start: Affine,
-                        threads: Int) -> PredictionStage {
-        let p = predictor.predict(scan: request.scan, atlas: request.atlas, start: start, threads: threads)
+                        prepared: Prepared) -> PredictionStage {
+        let p = predictor.predict(scan: request.scan, atlas: request.atlas, start: start, threads: prepared.threads,
+                                  normalised: prepared.normalised)
         guard p.atlasToScan.isFinite, p.atlasToScan.inverse != nil else {
             return PredictionStage(atlasToScan: nil, lastCorrectionMM: p.lastCorrectionMM, converged: false)
         }
