@@ -34,12 +34,15 @@ let package = Package(
 
         // Thread policy and the parallel helpers (chunks, map); no dependencies (AuditLog uses them too).
         .target(name: "Parallelism"),
+        // Atomic output files and the one naming scheme of their temporaries (dependency-free:
+        // VolumeCore re-exports it; AuditLog, which knows nothing of imaging, uses it too).
+        .target(name: "AtomicFiles"),
 
         // The JSON value and parser, the canonical and the stable encodings; no dependencies (AuditLog uses them too).
         .target(name: "JSONCore"),
 
         // Core types: volume, grid, affine, decomposition (re-exports Parallelism and JSONCore).
-        .target(name: "VolumeCore", dependencies: ["CMalloc", "Parallelism", "JSONCore"]),
+        .target(name: "VolumeCore", dependencies: ["CMalloc", "Parallelism", "JSONCore", "AtomicFiles"]),
 
         // Kernels and IO.
         .target(name: "NIfTIIO", dependencies: ["VolumeCore", "CNIfTI", "CZlib"], swiftSettings: niftiInclude),
@@ -50,7 +53,7 @@ let package = Package(
         .target(name: "Network", dependencies: ["VolumeCore", "CBLAS", "Hashing"]),
 
         // Audit log (knows nothing of imaging) and quick-look images for review.
-        .target(name: "AuditLog", dependencies: ["Hashing", "Parallelism", "JSONCore"]),
+        .target(name: "AuditLog", dependencies: ["Hashing", "Parallelism", "JSONCore", "AtomicFiles"]),
         .target(name: "QuickLook", dependencies: ["VolumeCore", "CPNG"]),
 
         // Unsupervised training of the localization network against an atlas.

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 
 /// Joins shard logs (one per batch shard or cluster node) into one chain.
@@ -88,8 +89,7 @@ public enum AuditMerge {
     /// Writes a new file via a temporary name in the same folder, flushed, then linked into place
     /// (`link` fails when `path` exists, so a concurrent writer is never overwritten).
     static func writeNew(_ data: Data, to path: String, what: String = "the merged log") throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        let tmp = AtomicFile.temporaryPath(for: path)
         guard FileManager.default.createFile(atPath: tmp, contents: data),
               let handle = FileHandle(forUpdatingAtPath: tmp) else {
             throw AuditLogError(path: path, problem: "cannot create \(what) (does the folder exist and is it writable?)")

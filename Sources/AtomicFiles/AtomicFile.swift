@@ -24,8 +24,8 @@ public enum AtomicFile {
     }
 
     /// The one naming scheme of temporary files: `.NAME.tmp-PID-TOKEN`, hidden, beside the
-    /// destination `NAME`, owned by process `PID`. (`AuditMerge` in AuditLog, which does not
-    /// import VolumeCore, writes `.NAME.tmp-PID`; a missing `-TOKEN` parses too.)
+    /// destination `NAME`, owned by process `PID` (every writer uses it, `AuditMerge` too;
+    /// a missing `-TOKEN`, as older merges wrote, parses too).
     public struct TemporaryName: Sendable, Equatable {
         /// The destination's file name.
         public var destination: String
