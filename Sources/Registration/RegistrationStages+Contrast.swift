@@ -1,0 +1,151 @@
+import Foundation
+import Optimization
+import Sampling
+import Similarity
+import VolumeCore
+
+/// The contrast stages of ``Registration/register(_:progress:)``: the probe that decides whether
+/// scan and atlas share a contrast (stage 2) and the cross-contrast retry of a same-contrast
+/// result that fails its check (stage 6b).
+extension Registration {
+    /// Stage 2 — whether scan and atlas share a contrast (``RegistrationProtocol/ContrastSettings``).
+    public struct ContrastDecision: Sendable, Codable, Equatable {
+        /// Global NCC of the probe's start with the atlas at the search level, over the atlas's
+        /// tissue (normalised intensity above 0.2).
+        public var startNCC: Double
+        /// The correlation ratio η there (``correlationRatio(scan:atlas:weights:bins:)``).
+        public var correlationRatio: Double
+        /// `startNCC / correlationRatio`: how much of the dependence is a positive linear one;
+        /// compared with the protocol's `sameContrastMinLinearity`.
+        public var linearity: Double
+        /// The probe's decision: true when refinement optimised each level's own measure; false
+        /// when it optimised the protocol's cross-contrast measure on every level. (A same-contrast
+        /// result that failed its check was retried on the cross-contrast path: `crossContrastRetry`.)
+        public var sameContrast: Bool
+        /// The measure every level optimised when `sameContrast` is false.
+        public var crossContrastSimilarity: SimilarityKind?
+        /// Set when `sameContrast` was true but that result failed its check, so the
+        /// cross-contrast path ran once more; nil otherwise (null in the audit record, like every
+        /// absent member). Records written before it existed lack the key and decode to nil; a
+        /// log's hashes are over its stored lines, so old logs verify unchanged.
+        public var crossContrastRetry: CrossContrastRetry? = nil
+    }
+
+    /// The cross-contrast retry of a same-contrast result that failed its check.
+    public struct CrossContrastRetry: Sendable, Codable, Equatable {
+        /// The measure the retry optimised on every level.
+        public var similarity: SimilarityKind
+        /// The checked similarity (the check's measure at the finest level) of the same-contrast
+        /// result and of the retry's.
+        public var sameContrastCheckedSimilarity: Double
+        public var retryCheckedSimilarity: Double
+        /// True when the retry's result was kept (it passed the check where the first did not,
+        /// or both passed or failed alike and its checked similarity was higher).
+        public var kept: Bool
+
+        public init(similarity: SimilarityKind, sameContrastCheckedSimilarity: Double, retryCheckedSimilarity: Double, kept: Bool) {
+            self.similarity = similarity
+            self.sameContrastCheckedSimilarity = sameContrastCheckedSimilarity
+            self.retryCheckedSimilarity = retryCheckedSimilarity
+            self.kept = kept
+        }
+    }
+
+    /// The correlation ratio η = √(1 − Σ_b W_b Var(scan | atlas bin b) / (W Var(scan))) over
+    /// `weights`, atlas intensities (on [0, 1]) in 32 bins: 1 when the scan is any function of
+    /// the atlas, 0 when the atlas says nothing of it (Roche et al. 1998; FLIRT's default cost).
+    static func correlationRatio(scan: [Float], atlas: [Float], weights: [Float], bins: Int = 32) -> Double {
+        var w = [Double](repeating: 0, count: bins), sx = w, sxx = w
+        for n in scan.indices where weights[n] > 0 {
+            let b = min(bins - 1, max(0, Int(atlas[n] * Float(bins))))
+            let x = Double(scan[n]), v = Double(weights[n])
+            w[b] += v; sx[b] += v * x; sxx[b] += v * x * x
+        }
+        let total = w.reduce(0, +), mean = sx.reduce(0, +) / max(total, 1e-12)
+        let variance = sxx.reduce(0, +) / max(total, 1e-12) - mean * mean
+        guard total > 0, variance > 1e-12 else { return 0 }
+        var within = 0.0
+        for b in 0..<bins where w[b] > 0 { within += sxx[b] - sx[b] * sx[b] / w[b] }
+        return max(0, 1 - within / (total * variance)).squareRoot()
+    }
+
+    /// Normalised atlas intensity above which a voxel counts as tissue for the contrast decision.
+    static let contrastTissueThreshold: Float = 0.2
+
+    /// What the contrast probe found: the decision, and the cross-contrast path with its
+    /// initialisation (reused when the decision is "another contrast").
+    struct ContrastProbe {
+        var decision: ContrastDecision
+        var path: Prepared
+        var initialisation: Affine
+    }
+
+    /// Decides from the images whether the scan's contrast is the atlas's (nil when the protocol
+    /// has no `contrast` section): the cross-contrast path's initialisation and rotation search
+    /// (one refined candidate; skipped in mode `never`) find a start whatever the contrast; there,
+    /// over the atlas's tissue (normalised intensity above ``contrastTissueThreshold``: over the
+    /// whole mask the brain-against-background edge makes every contrast correlate), the
+    /// linearity NCC / η says whether the intensities relate positively and linearly.
+    static func probeContrast(_ s: Prepared, mode: RotationSearchMode, progress: (@Sendable (String) -> Void)?) throws -> ContrastProbe? {
+        guard let c = s.settings.contrast else { return nil }
+        let cross = s.crossContrast(c)
+        let ini = initialise(cross)
+        // One refined candidate is enough to decide (and cheap: a T1 pays a quarter of a search).
+        let winner = mode == .never ? nil : search(cross, from: ini, prediction: nil, refined: 1)
+        let start = winner?.atlasToScan ?? ini
+        let level = s.searchLevel
+        let tissue = zip(level.mask, level.atlas.voxels).map { m, a in a > contrastTissueThreshold ? m : 0 }
+        let warped = Refinement.warp(level, start, s.threads)
+        let ncc = GlobalNCC(threads: s.threads).prepare(atlas: level.atlas, mask: tissue).evaluate(warped: warped).value
+        // Linearity: NCC over the correlation ratio's root (η, how well any function of the atlas
+        // predicts the scan). A misaligned T1 lowers both; a T2 keeps η and loses NCC.
+        let eta = correlationRatio(scan: warped, atlas: level.atlas.voxels, weights: tissue)
+        let linearity = eta > 0 ? ncc / eta : 0
+        let same = linearity >= c.sameContrastMinLinearity
+        let figures = String(format: "NCC %.2f, correlation ratio %.2f, linearity %.2f", ncc, eta, linearity)
+        progress?(same ? "same contrast as the atlas (\(figures))"
+            : "another contrast than the atlas (\(figures)): \(c.crossContrastSimilarity.rawValue) on every level")
+        let decision = ContrastDecision(startNCC: ncc, correlationRatio: eta, linearity: linearity, sameContrast: same,
+                                        crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
+        return ContrastProbe(decision: decision, path: cross, initialisation: ini)
+    }
+
+    /// A whole second attempt on the cross-contrast path, after a same-contrast result failed
+    /// its check (``crossContrastRetry(_:prediction:mode:refine:timings:progress:)``).
+    struct Retry {
+        var refined: Refined
+        var initialisation: Affine
+        var searchWinner: SearchWinner?
+        var start: Affine
+    }
+
+    /// Stage 6b — the probe took the scan for the atlas's contrast (NCC, windowed NCC) and that
+    /// result failed its check: the cross-contrast path runs once, as it would have had the probe
+    /// decided otherwise — its initialisation (the probe's), the rotation search on its measure
+    /// unless the mode is `never` (a usable prediction as one more candidate), refinement on the
+    /// cross-contrast measure on every level. A linearity near the threshold, a scan with little
+    /// tissue contrast or a probe start far off can make the decision wrong; the checked
+    /// similarity means the same on both paths (the check's measure), so the two results compare.
+    static func crossContrastRetry(_ probe: ContrastProbe, prediction: PredictionStage?, mode: RotationSearchMode,
+                                   refine enabled: Bool, timings: inout [String: Double],
+                                   progress: (@Sendable (String) -> Void)?) -> Retry {
+        let path = probe.path
+        var winner: SearchWinner?
+        if mode != .never {   // `fallback` too: the check failed
+            winner = Stopwatch.time("search", into: &timings) { search(path, from: probe.initialisation, prediction: prediction) }
+        }
+        let start = winner?.atlasToScan ?? prediction?.atlasToScan ?? probe.initialisation
+        let kind = path.settings.levels[0].similarity ?? path.settings.similarity
+        progress?("check failed on the same-contrast path; retrying on \(kind.rawValue) on every level"
+            + (winner.map { " (rotation search: \($0.candidatesTried) candidates)" } ?? ""))
+        let refined = Stopwatch.time("refine", into: &timings) { refine(path, from: start, enabled: enabled, progress: progress) }
+        return Retry(refined: refined, initialisation: probe.initialisation, searchWinner: winner, start: start)
+    }
+
+    /// True when `a` is the better checked result: it passes the check where `b` fails, or both
+    /// pass (or both fail) and its checked similarity is higher.
+    static func better(_ a: Refined, than b: Refined) -> Bool {
+        let aFails = a.flags.contains(where: \.isFailure), bFails = b.flags.contains(where: \.isFailure)
+        return aFails != bFails ? !aFails : a.similarity > b.similarity
+    }
+}
