@@ -14,6 +14,10 @@ public struct SyntheticAnatomy: Sendable {
     public let parcels: [UInt8]
     /// Centre of mass (world mm) of the brain classes (CSF + GM + WM).
     public let brainCentreMM: SIMD3<Double>
+    /// The memberships interleaved and quantised for the sampler's cache: `interleaved[v · stride + t]`
+    /// = round(255 · class t at voxel v) (the last two of each 8 are 0).
+    let interleaved: [UInt8]
+    static let stride = 8
     public var grid: Grid { memberships.grid }
 
     /// Parcel offsets of the three label atlases.
@@ -36,6 +40,13 @@ public struct SyntheticAnatomy: Sendable {
             sum += w * SIMD3(Double(i), Double(j), Double(k)); weight += w
         } } }
         brainCentreMM = weight > 0 ? g.voxelToWorld.apply(sum / weight) : g.centreWorld
+        let classes = TissueMemberships.Tissue.allCases.count
+        var flat = [UInt8](repeating: 0, count: g.voxelCount * Self.stride)
+        for t in 0..<classes {
+            let f = memberships.fractions[t]
+            for v in 0..<g.voxelCount { flat[v * Self.stride + t] = UInt8(min(255, max(0, (f[v] * 255).rounded()))) }
+        }
+        interleaved = flat
     }
 }
 

@@ -173,43 +173,62 @@ public struct SyntheticSubjectGenerator: Sendable {
         let classes = TissueMemberships.Tissue.allCases.count
         var m = [Float](repeating: 0, count: classes * n)
         var parcels = [UInt8](repeating: 0, count: n), labels = parcels
-        let src = anatomy.memberships.fractions, srcParcels = anatomy.parcels
         let d = anatomy.grid.dims
         let toVoxels = anatomy.grid.worldToVoxel.linear   // mm displacement → anatomy voxels
         let cp = settings.controlPoints
         let cellScale = Double(cp - 1) / Double(gs - 1)
-        for k in 0..<gs {
-            for j in 0..<gs {
-                for i in 0..<gs {
-                    // Smooth displacement: trilinear in the control lattice.
-                    let l = SIMD3(Double(i), Double(j), Double(k)) * cellScale
-                    let l0 = SIMD3<Int>(min(cp - 2, Int(l.x)), min(cp - 2, Int(l.y)), min(cp - 2, Int(l.z)))
-                    let t = l - SIMD3<Double>(l0)
-                    var disp = SIMD3<Double>.zero
-                    for c in 0..<8 {
-                        let o = SIMD3(c & 1, (c >> 1) & 1, c >> 2)
-                        let w = (o.x == 1 ? t.x : 1 - t.x) * (o.y == 1 ? t.y : 1 - t.y) * (o.z == 1 ? t.z : 1 - t.z)
-                        let q = l0 &+ o
-                        disp += w * lattice[q.x + cp * (q.y + cp * q.z)]
+        // The displacement in anatomy voxels at each control point.
+        let latticeVoxels = lattice.map { toVoxels * $0 }
+        anatomy.interleaved.withUnsafeBufferPointer { src in
+            anatomy.parcels.withUnsafeBufferPointer { srcParcels in
+                m.withUnsafeMutableBufferPointer { m in
+                    // 8³ tiles: neighbouring frame voxels read neighbouring anatomy voxels
+                    // whatever the rotation, which keeps the reads in cache.
+                    let tiles = (gs + 7) / 8
+                    for tile in 0..<(tiles * tiles * tiles) {
+                        let ti = tile % tiles * 8, tj = tile / tiles % tiles * 8, tk = tile / (tiles * tiles) * 8
+                        for k in tk..<min(gs, tk + 8) {
+                        for j in tj..<min(gs, tj + 8) {
+                            for i in ti..<min(gs, ti + 8) {
+                                // Smooth displacement: trilinear in the control lattice.
+                                let l = SIMD3(Double(i), Double(j), Double(k)) * cellScale
+                                let l0 = SIMD3<Int>(min(cp - 2, Int(l.x)), min(cp - 2, Int(l.y)), min(cp - 2, Int(l.z)))
+                                let t = l - SIMD3<Double>(l0)
+                                var disp = SIMD3<Double>.zero
+                                for c in 0..<8 {
+                                    let o = SIMD3(c & 1, (c >> 1) & 1, c >> 2)
+                                    let w = (o.x == 1 ? t.x : 1 - t.x) * (o.y == 1 ? t.y : 1 - t.y) * (o.z == 1 ? t.z : 1 - t.z)
+                                    let q = l0 &+ o
+                                    disp += w * latticeVoxels[q.x + cp * (q.y + cp * q.z)]
+                                }
+                                let x = voxelMap.apply(SIMD3(Double(i), Double(j), Double(k))) + disp
+                                guard x.x > -1, x.y > -1, x.z > -1, x.x < Double(d.x), x.y < Double(d.y), x.z < Double(d.z) else { continue }
+                                let f = SIMD3(x.x.rounded(.down), x.y.rounded(.down), x.z.rounded(.down))
+                                let i0 = Int(f.x), j0 = Int(f.y), k0 = Int(f.z)
+                                let fx = Float(x.x - f.x), fy = Float(x.y - f.y), fz = Float(x.z - f.z)
+                                let out = i + gs * (j + gs * k)
+                                var sample = SIMD8<Float>()
+                                for corner in 0..<8 {
+                                    let ci = i0 + (corner & 1), cj = j0 + ((corner >> 1) & 1), ck = k0 + (corner >> 2)
+                                    guard ci >= 0, cj >= 0, ck >= 0, ci < d.x, cj < d.y, ck < d.z else { continue }
+                                    let w = ((corner & 1) == 1 ? fx : 1 - fx) * (((corner >> 1) & 1) == 1 ? fy : 1 - fy)
+                                        * ((corner >> 2) == 1 ? fz : 1 - fz)
+                                    let base = (ci + d.x * (cj + d.y * ck)) * SyntheticAnatomy.stride
+                                    sample += w * SIMD8<Float>(UnsafeRawPointer(src.baseAddress! + base).loadUnaligned(as: SIMD8<UInt8>.self))
+                                }
+                                sample *= 1 / 255
+                                var best: Float = 0, bestClass = -1
+                                for t in 0..<classes {
+                                    m[t * n + out] = sample[t]
+                                    if sample[t] > best { best = sample[t]; bestClass = t }
+                                }
+                                if best >= 0.25 { labels[out] = UInt8(bestClass + 1) }
+                                let ni = Int(x.x.rounded()), nj = Int(x.y.rounded()), nk = Int(x.z.rounded())
+                                if ni >= 0, nj >= 0, nk >= 0, ni < d.x, nj < d.y, nk < d.z { parcels[out] = srcParcels[ni + d.x * (nj + d.y * nk)] }
+                            }
+                        }
+                        }
                     }
-                    let x = voxelMap.apply(SIMD3(Double(i), Double(j), Double(k))) + toVoxels * disp
-                    let f = SIMD3(x.x.rounded(.down), x.y.rounded(.down), x.z.rounded(.down))
-                    let i0 = Int(f.x), j0 = Int(f.y), k0 = Int(f.z)
-                    let fx = x.x - f.x, fy = x.y - f.y, fz = x.z - f.z
-                    let out = i + gs * (j + gs * k)
-                    var best = 0.0, bestClass = -1
-                    for corner in 0..<8 {
-                        let ci = i0 + (corner & 1), cj = j0 + ((corner >> 1) & 1), ck = k0 + (corner >> 2)
-                        guard ci >= 0, cj >= 0, ck >= 0, ci < d.x, cj < d.y, ck < d.z else { continue }
-                        let w = Float(((corner & 1) == 1 ? fx : 1 - fx) * (((corner >> 1) & 1) == 1 ? fy : 1 - fy)
-                                      * ((corner >> 2) == 1 ? fz : 1 - fz))
-                        let s = ci + d.x * (cj + d.y * ck)
-                        for t in 0..<classes { m[t * n + out] += w * src[t][s] }
-                    }
-                    let ni = Int(x.x.rounded()), nj = Int(x.y.rounded()), nk = Int(x.z.rounded())
-                    if ni >= 0, nj >= 0, nk >= 0, ni < d.x, nj < d.y, nk < d.z { parcels[out] = srcParcels[ni + d.x * (nj + d.y * nk)] }
-                    for t in 0..<classes where Double(m[t * n + out]) > best { best = Double(m[t * n + out]); bestClass = t }
-                    if best >= 0.25 { labels[out] = UInt8(bestClass + 1) }
                 }
             }
         }
