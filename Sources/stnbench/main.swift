@@ -49,12 +49,12 @@ do {
     case "similarity":
         runSimilarityBenchmark(runs: runs)
     case "accuracy":
-        // stnbench accuracy [default|hard|extreme|all] [cases] [seed] [protocol] [--contrast t1|t2|pd|flair|all[,…]] [--slices MM]
+        // stnbench accuracy [default|hard|extreme|all] [cases] [seed] [protocol|-] [--contrast t1|t2|pd|flair|all[,…]] [--slices MM]
         let (positional, contrasts, slices) = try contrastOptions(Array(args.dropFirst()))
         let preset = positional.count > 0 ? positional[0] : "all"
         let cases = positional.count > 1 ? Int(positional[1]) ?? 12 : 12
         let seed = positional.count > 2 ? UInt64(positional[2]) ?? 1 : 1
-        let proto = positional.count > 3 ? positional[3] : nil
+        let proto = positional.count > 3 && positional[3] != "-" ? positional[3] : nil
         let presets = preset == "all" ? ["default", "hard", "extreme"] : [preset]
         if let contrasts {
             try runContrastAccuracyBenchmark(presetNames: presets, casesPerPreset: cases, seed: seed, protocolName: proto,
@@ -69,7 +69,7 @@ do {
         try renderContrasts(to: args[1], seed: args.count > 2 ? UInt64(args[2]) ?? 1 : 1,
                             sliceThicknessMM: args.count > 3 ? Double(args[3]) ?? 5 : 5)
     default:
-        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol] [--contrast t1|t2|pd|flair|all[,…]] [--slices MM] | render-contrasts OUTDIR [seed] [slice mm] | ablation [preset|all] [cases] [seed] [protocol|-] [arms: default,network+refine,search+refine,network,search,refine] [--contrast …] [--slices MM] | network [runs] | batch [runs] | audit [runs]")
+        print("usage: stnbench io [runs] | similarity [runs] | align [runs] | accuracy [default|hard|extreme|all] [cases] [seed] [protocol|-] [--contrast t1|t2|pd|flair|all[,…]] [--slices MM] | render-contrasts OUTDIR [seed] [slice mm] | ablation [preset|all] [cases] [seed] [protocol|-] [arms: default,network+refine,search+refine,network,search,refine] [--contrast …] [--slices MM] | network [runs] | batch [runs] | audit [runs]")
         exit(which == "help" ? 0 : 2)
     }
 } catch {
