@@ -17,7 +17,7 @@ struct MakeTestVolumesCommand: ParsableCommand {
         neighbour onto the MNI152 grid.
         """)
 
-    @Option(help: "Folder holding the source volumes (ch2.nii.gz, ch2bet.nii.gz, mni_icbm152_*_tal_nlin_sym_09a_converted.nii.gz).")
+    @Option(help: "Folder holding the source volumes (ch2.nii.gz, ch2bet.nii.gz, mni_icbm152_*_tal_nlin_sym_09a_converted.nii.gz; optionally the label atlases HarvardOxford-cort-maxprob-thr0-1mm.nii.gz, aal.nii.gz, JHU-WhiteMatter-labels-1mm.nii.gz).")
     var source: String
 
     @Option(help: "Output folder.")

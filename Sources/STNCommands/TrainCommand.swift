@@ -14,7 +14,10 @@ struct TrainCommand: ParsableCommand {
         Each step perturbs training scans by random affines (ranges from the protocol's training \
         section, widened by a curriculum), predicts, warps and minimises −NCC with the atlas. \
         The progress line shows the validation −NCC and the validation TRE (mm) after 1–4 \
-        recurrent applications. Writes MODEL, MODEL-stem.checkpoint.json, .losses.csv and .losses.png. Ctrl-C stops \
+        recurrent applications. With --synthetic DIR the items are synthetic subjects of random \
+        contrast drawn from the label maps in DIR; the network sees that contrast and the loss \
+        warps the subject's T1 rendering. Writes MODEL, MODEL-stem.checkpoint.json, .losses.csv \
+        and .losses.png. Ctrl-C stops \
         cleanly after writing a checkpoint and the model; --resume continues from the checkpoint. \
         Same seed and inputs give the same weights.
         """)
@@ -25,7 +28,7 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Training scans: files, folders, glob patterns or list files.")
     var scans: [String] = []
 
-    @Option(help: ArgumentHelp("Train on unlimited synthetic subjects of random contrast drawn from the label maps in this folder (TestVolumes layout); --scans are then mixed in at 25 %.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Train on unlimited synthetic subjects of random contrast drawn from the label maps in this folder (TestVolumes layout); --scans then make a quarter of the items.", valueName: "dir"))
     var synthetic: String?
 
     @Option(help: ArgumentHelp("Write this many synthetic subjects (NIfTI and samples.png) to --samples-folder and stop.", valueName: "n"))
