@@ -12,10 +12,12 @@ struct MakeTestVolumesCommand: ParsableCommand {
         discussion: """
         Each source is blurred for anti-aliasing and resampled trilinearly onto an isotropic \
         RAS grid of --spacing mm covering its field of view, then stored as uint8. The brain \
-        mask is (grey + white matter probability) ≥ 50 % on the MNI152 grid.
+        mask is (grey + white matter probability) ≥ 50 % on the MNI152 grid. The label atlases \
+        (Harvard-Oxford cortical, AAL, JHU white matter), when present, are resampled by nearest \
+        neighbour onto the MNI152 grid.
         """)
 
-    @Option(help: "Folder holding the source volumes (ch2.nii.gz, ch2bet.nii.gz, mni_icbm152_*_tal_nlin_sym_09a_converted.nii.gz).")
+    @Option(help: "Folder holding the source volumes (ch2.nii.gz, ch2bet.nii.gz, mni_icbm152_*_tal_nlin_sym_09a_converted.nii.gz; optionally the label atlases HarvardOxford-cort-maxprob-thr0-1mm.nii.gz, aal.nii.gz, JHU-WhiteMatter-labels-1mm.nii.gz).")
     var source: String
 
     @Option(help: "Output folder.")
@@ -77,6 +79,26 @@ struct TestVolumeRecipe {
         try NIfTIWriter.write(mask, to: outputFolder + "/" + maskName, datatype: .uint8,
                               description: "stnreg brain mask: gm+wm >= 50%")
         lines.append("wrote \(outputFolder)/\(maskName)")
+        // Label atlases (issue #15's synthetic subjects): nearest neighbour onto the MNI152 grid.
+        for (name, src) in labels where FileManager.default.fileExists(atPath: sourceFolder + "/" + src) {
+            let v = try NIfTIReader.readVolume(sourceFolder + "/" + src)
+            var small = resample(v, onto: gm.grid, interpolation: .nearest)
+            for i in small.voxels.indices { small.voxels[i] = min(255, max(0, small.voxels[i].rounded())) }
+            try NIfTIWriter.write(small, to: outputFolder + "/" + name, datatype: .uint8,
+                                  description: "stnreg label map from \(src)")
+            lines.append("wrote \(outputFolder)/\(name) (labels, nearest neighbour onto the MNI152 grid)")
+        }
         return lines
+    }
+
+    /// (output name, source file) for the label atlases, resampled by nearest neighbour onto the
+    /// MNI152 test grid (skipped when the source is absent).
+    var labels: [(String, String)] {
+        let s = spacingTag
+        return [
+            ("harvardoxford_cort_\(s).nii.gz", "HarvardOxford-cort-maxprob-thr0-1mm.nii.gz"),
+            ("aal_\(s).nii.gz", "aal.nii.gz"),
+            ("jhu_wm_\(s).nii.gz", "JHU-WhiteMatter-labels-1mm.nii.gz"),
+        ]
     }
 }

@@ -14,7 +14,10 @@ struct TrainCommand: ParsableCommand {
         Each step perturbs training scans by random affines (ranges from the protocol's training \
         section, widened by a curriculum), predicts, warps and minimises −NCC with the atlas. \
         The progress line shows the validation −NCC and the validation TRE (mm) after 1–4 \
-        recurrent applications. Writes MODEL, MODEL-stem.checkpoint.json, .losses.csv and .losses.png. Ctrl-C stops \
+        recurrent applications. With --synthetic DIR the items are synthetic subjects of random \
+        contrast drawn from the label maps in DIR; the network sees that contrast and the loss \
+        warps the subject's T1 rendering. Writes MODEL, MODEL-stem.checkpoint.json, .losses.csv \
+        and .losses.png. Ctrl-C stops \
         cleanly after writing a checkpoint and the model; --resume continues from the checkpoint. \
         Same seed and inputs give the same weights.
         """)
@@ -23,13 +26,31 @@ struct TrainCommand: ParsableCommand {
     var atlas: String
 
     @Option(parsing: .upToNextOption, help: "Training scans: files, folders, glob patterns or list files.")
-    var scans: [String]
+    var scans: [String] = []
+
+    @Option(help: ArgumentHelp("Train on unlimited synthetic subjects of random contrast drawn from the label maps in this folder (TestVolumes layout); --scans then make a quarter of the items.", valueName: "dir"))
+    var synthetic: String?
+
+    @Option(help: ArgumentHelp("Write this many synthetic subjects (NIfTI and samples.png) to --samples-folder and stop.", valueName: "n"))
+    var writeSamples: Int?
+
+    @Option(help: "Folder for --write-samples.")
+    var samplesFolder: String = "synthetic-samples"
+
+    @Option(help: "Training rotation range, degrees (default: the protocol's trainRotationDegrees).")
+    var trainRotation: Double?
+
+    @Option(help: "Training translation range, mm (default: the protocol's trainTranslationMM).")
+    var trainTranslation: Double?
+
+    @Option(help: "Training scale range, relative (default: the protocol's trainScale).")
+    var trainScale: Double?
 
     @Option(parsing: .upToNextOption, help: "Held-out validation scans (default: the last training scan is held out when there are several).")
     var validation: [String] = []
 
-    @Option(name: [.short, .customLong("output")], help: "Model file to write (e.g. Protocols/my.stnmodel).")
-    var output: String
+    @Option(name: [.short, .customLong("output")], help: "Model file to write (e.g. Protocols/my.stnmodel); required unless --write-samples.")
+    var output: String?
 
     @Option(name: .customLong("protocol"), help: "Protocol whose 'training' section defines the network and its training (default: brain-affine).")
     var protocolName: String?
@@ -47,6 +68,13 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let s = steps, s < 1 { throw ValidationError("--steps must be at least 1") }
+        if output == nil && writeSamples == nil { throw ValidationError("give the model file to write (-o MODEL)") }
+        if scans.isEmpty && synthetic == nil { throw ValidationError("give training scans (--scans) or --synthetic DIR") }
+        if writeSamples != nil && synthetic == nil { throw ValidationError("--write-samples needs --synthetic DIR") }
+        if let n = writeSamples, n < 1 || n > 100 { throw ValidationError("--write-samples must be 1 to 100") }
+        if let r = trainRotation, !(0...180).contains(r) { throw ValidationError("--train-rotation must be 0 to 180 degrees") }
+        if let t = trainTranslation, !(0...200).contains(t) { throw ValidationError("--train-translation must be 0 to 200 mm") }
+        if let s = trainScale, !(0...0.5).contains(s) { throw ValidationError("--train-scale must be 0 to 0.5") }
     }
 
     func run() throws {
@@ -56,8 +84,16 @@ struct TrainCommand: ParsableCommand {
             held = [training.removeLast()]
             printError("holding out \(held[0]) for validation (use --validation to choose)")
         }
-        let job = TrainJob(atlasPath: atlas, scanPaths: training, validationPaths: held, outputPath: output,
+        var job = TrainJob(atlasPath: atlas, scanPaths: training, validationPaths: held, outputPath: output ?? samplesFolder + "/unused.stnmodel",
                            protocolName: protocolName, steps: steps, seed: seed, threads: compute.threadCount, resume: resume)
+        job.syntheticFolder = synthetic
+        job.rotationDegrees = trainRotation
+        job.translationMM = trainTranslation
+        job.scale = trainScale
+        if let n = writeSamples {
+            for path in try job.writeSamples(to: samplesFolder, count: n) { print("wrote \(path)") }
+            return
+        }
         let stop = StopFlag()
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())

@@ -34,12 +34,17 @@ public final class Trainer {
     let validationCases: [(volume: Volume, start: Affine, perturbation: Affine)]
     /// Normalised frame points of the atlas foreground (every other voxel) for the TRE.
     let validationPoints: [SIMD3<Double>]
+    /// The synthetic subjects, with ``TrainingConfiguration/synthetic``.
+    public let synthetic: SyntheticSubjectGenerator?
 
     /// Prepares the atlas, the scans (normalised, centre-of-mass starts) and the fixed
-    /// validation cases; starts from `resume` when given (its configuration must match).
+    /// validation cases; starts from `resume` when given (its configuration must match). With
+    /// ``TrainingConfiguration/synthetic``, `anatomies` are the generator's label maps and
+    /// `training` may be empty.
     public init(atlas: Volume, training: [Volume], validation: [Volume], configuration c: TrainingConfiguration,
-                threads: Int, resume: TrainingState? = nil) throws {
-        guard !training.isEmpty else { throw TrainingError("no training scans") }
+                threads: Int, resume: TrainingState? = nil, anatomies: [SyntheticAnatomy] = []) throws {
+        guard !training.isEmpty || c.synthetic != nil else { throw TrainingError("no training scans") }
+        guard c.synthetic == nil || !anatomies.isEmpty else { throw TrainingError("synthetic training needs label maps (anatomies)") }
         guard c.steps >= 1, c.batchSize >= 1 else { throw TrainingError("steps and batch size must be at least 1") }
         configuration = c
         self.threads = threads
@@ -67,6 +72,10 @@ public final class Trainer {
             return (n, Affine.translation(centre - atlasCentre))
         }
         scans = try training.map(prepared)
+        synthetic = c.synthetic.map {
+            SyntheticSubjectGenerator(anatomies: anatomies, settings: $0, frame: frame, atlasCentreMM: atlasCentre,
+                                      percentiles: c.input.intensityPercentiles)
+        }
         // Fixed validation cases at the full ranges.
         var vrng = SeededGenerator(seed: c.seed ^ 0x5EED_0F_7A11_DA7E)
         var inputs: [Volume] = []
@@ -143,29 +152,15 @@ public final class Trainer {
         // Each item draws its scan and perturbation here, in order, and gets its own generator
         // for the augmentation, so the items can be made in parallel and still come out the
         // same for any thread count.
-        var plans: [(scan: Int, perturbation: Affine, seed: UInt64)] = []
+        var plans: [ItemPlan] = []
         for _ in 0..<c.batchSize {
-            let s = Int(rng.next() % UInt64(scans.count))
+            let real = synthetic == nil || (!scans.isEmpty && rng.uniform(0, 1) < c.synthetic!.realScanShare)
+            let s = real ? Int(rng.next() % UInt64(scans.count)) : -1
             let p = c.ranges.sample(&rng, fraction: state.curriculum, halfExtentMM: frame.halfExtentMM)
-            plans.append((s, p, rng.next()))
+            plans.append(ItemPlan(scan: s, perturbation: p, seed: rng.next()))
         }
-        var made = [Volume?](repeating: nil, count: c.batchSize)
-        let inner = threads >= c.batchSize * 2 ? threads / c.batchSize : 1
-        made.withUnsafeMutableBufferPointer { buffer in
-            let out = UncheckedSendable(buffer.baseAddress!)
-            let scans = self.scans, recipe = self.recipe, frame = self.frame
-            parallelChunks(c.batchSize, threads: min(threads, c.batchSize)) { b in
-                let plan = plans[b]
-                let s = scans[plan.scan]
-                var image = recipe.scanChannel(s.volume, start: s.start, normalised: plan.perturbation, frame: frame,
-                                               resample: { v, g, t in resample(v, onto: g, atlasToScan: t, threads: inner) })
-                var itemRNG = SeededGenerator(seed: plan.seed)
-                IntensityAugmentation.apply(&image, &itemRNG)
-                out.value[b] = image
-            }
-        }
-        let images = made.map { $0! }
-        let (loss, outputGradient, tape) = lossAndOutputGradient(images, recording: true)
+        let (images, lossImages) = makeItems(plans)
+        let (loss, outputGradient, tape) = lossAndOutputGradient(images, lossImages: lossImages, recording: true)
         let grads = network.backward(tape!, outputGradient: outputGradient, threads: threads)
         var params = network.parameterValues
         // Cosine decay of the learning rate to 10 % over the run.
@@ -180,15 +175,16 @@ public final class Trainer {
     }
 
     /// Mean −NCC after the network's prediction for `images`, the gradient with respect to the
-    /// raw outputs, and the forward tape.
-    func lossAndOutputGradient(_ images: [Volume], recording: Bool) -> (Double, Tensor5, ForwardTape?) {
+    /// raw outputs, and the forward tape. The loss warps `lossImages` (same geometry as
+    /// `images`, e.g. their T1 renderings) when given, else `images`.
+    func lossAndOutputGradient(_ images: [Volume], lossImages: [Volume]? = nil, recording: Bool) -> (Double, Tensor5, ForwardTape?) {
         let batch = NetworkInputRecipe.batch(images.map { NetworkInputRecipe.tensor(scan: $0, atlas: atlasChannel) })
         let (out, tape): (Tensor5, ForwardTape?) = recording
             ? { let r = network.forwardRecording(batch, threads: threads); return (r.output, r.tape) }()
             : (network.forward(batch, threads: threads), nil)
         let k = configuration.architecture.outputs
         let outputs = (0..<images.count).map { b in (0..<k).map { Double(out.values[b * k + $0]) } }
-        let (total, gradients) = lossAndGradient(outputs: outputs, images: images, recording: recording)
+        let (total, gradients) = lossAndGradient(outputs: outputs, images: lossImages ?? images, recording: recording)
         var dOut = Tensor5(zeros: out.shape)
         for (b, g) in gradients.enumerated() where recording {
             for j in 0..<k { dOut.values[b * k + j] = Float(g[j]) }

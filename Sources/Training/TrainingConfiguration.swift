@@ -29,12 +29,15 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// images blurred by a Gaussian of this σ: the blurred term varies smoothly over a wider
     /// range of misalignment, so it still points the way when the sharp term is flat.
     public var lossBlurMM: Double?
+    /// When set, the training items are synthetic subjects (``SyntheticSubjectGenerator``):
+    /// the network sees each in its random contrast, the loss warps its T1 rendering.
+    public var synthetic: SyntheticSubjectSettings?
 
     public init(architecture: NetworkArchitecture, parameterMap: AffineParameterMap, input: ModelFile.Input,
                 ranges: PerturbationRanges, steps: Int, batchSize: Int = 4, learningRate: Double = 1e-3,
                 weightDecay: Double = 1e-4, clipNorm: Double = 1.0, seed: UInt64 = 1, validationEvery: Int = 50,
                 validationCases: Int = 16, curriculumStart: Double = 0.25, curriculumStep: Double = 0.15,
-                lossBlurMM: Double? = nil) {
+                lossBlurMM: Double? = nil, synthetic: SyntheticSubjectSettings? = nil) {
         self.architecture = architecture
         self.parameterMap = parameterMap
         self.input = input
@@ -50,6 +53,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         self.curriculumStart = curriculumStart
         self.curriculumStep = curriculumStep
         self.lossBlurMM = lossBlurMM
+        self.synthetic = synthetic
     }
 }
 

@@ -25,6 +25,12 @@ public struct TrainJob: Sendable {
     public var threads: Int
     public var resume: Bool
     public var commandLine: [String]
+    /// Synthetic subjects from the label maps in this folder (TestVolumes layout), issue #15.
+    public var syntheticFolder: String? = nil
+    /// Overrides of the protocol's training perturbation ranges (degrees, mm, relative scale).
+    public var rotationDegrees: Double? = nil
+    public var translationMM: Double? = nil
+    public var scale: Double? = nil
 
     public init(atlasPath: String, scanPaths: [String], validationPaths: [String], outputPath: String,
                 protocolName: String? = nil, steps: Int? = nil, seed: UInt64? = nil,
@@ -73,12 +79,9 @@ public struct TrainJob: Sendable {
     public func run(report: (LossPoint, Double, Int) -> Void, shouldStop: @escaping () -> Bool) throws -> Outcome {
         let inputs = [atlasPath] + scanPaths + validationPaths
         for out in [outputPath, checkpointPath, csvPath, plotPath] { try AtomicFile.refuseInputs(out, inputs) }
-        guard !scanPaths.isEmpty else { throw TrainError("no training scans given (--scans)") }
-        let (settings, protocolPath) = try ProtocolLocator.load(protocolName)
-        guard let n = settings.training else {
-            throw TrainError("\(protocolPath): the protocol has no 'training' section; choose a protocol that says how to train the network")
-        }
-        let config = TrainJob.configuration(n, steps: steps, seed: seed, percentiles: settings.intensityPercentiles)
+        guard !scanPaths.isEmpty || syntheticFolder != nil else { throw TrainError("no training scans given (--scans or --synthetic)") }
+        let config = try configuration()
+        let anatomies = try syntheticAnatomies()
         let atlas = try NIfTIReader.readVolume(atlasPath)
         let training = try scanPaths.map { try NIfTIReader.readVolume($0) }
         let validation = try validationPaths.map { try NIfTIReader.readVolume($0) }
@@ -94,7 +97,7 @@ public struct TrainJob: Sendable {
             }
         }
         let trainer = try Trainer(atlas: atlas, training: training, validation: validation, configuration: config,
-                                  threads: threads, resume: resumeState)
+                                  threads: threads, resume: resumeState, anatomies: anatomies)
         let startStep = trainer.state.step
         let clock = Stopwatch()
         let state = try trainer.run(
@@ -112,10 +115,11 @@ public struct TrainJob: Sendable {
         func refs(_ paths: [String]) throws -> [ModelFile.Provenance.FileRef] {
             try paths.map { .init(path: $0, sha256: try SHA256.hex(ofFile: $0)) }
         }
+        // Synthetic training: the label maps count as training inputs (hashes in the provenance).
         let last = state.history.last
         let provenance = ModelFile.Provenance(
             tool: STNRegBuild.tool, created: UTCTime.string(.seconds), commandLine: commandLine,
-            atlas: .init(path: atlasPath, sha256: atlasHash), trainingScans: try refs(scanPaths), validationScans: try refs(validationPaths),
+            atlas: .init(path: atlasPath, sha256: atlasHash), trainingScans: try refs(scanPaths + syntheticPaths()), validationScans: try refs(validationPaths),
             seed: config.seed, steps: state.step, batchSize: config.batchSize, threads: threads,
             finalTrainingLoss: last?.loss ?? .nan,
             finalValidationLoss: state.history.last(where: { $0.validationLoss != nil })?.validationLoss ?? .nan,

@@ -179,18 +179,21 @@ func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt
             if arms.count == 1 { summarise(preset: preset.name, results) }
             table.append((arm.name, results))
         }
-        if arms.count > 1 {
-            print("\(preset.name) preset (±\(Int(preset.maxDegrees))°, ±\(Int(preset.maxTranslationMM)) mm), \(casesPerPreset) cases:")
-            print("  arm                 success   mean TRE   p95 case TRE   median time")
-            for (name, r) in table {
-                let tres = r.map(\.tre).sorted()
-                let ok = r.filter { $0.tre < 2 }.count
-                let times = r.map(\.seconds).sorted()
-                print(String(format: "  %@  %3d/%-3d   %8.3f mm   %8.3f mm    %6.2f s", name.padding(toLength: 18, withPad: " ", startingAt: 0),
-                             ok, r.count, tres.reduce(0, +) / Double(tres.count),
-                             tres[min(tres.count - 1, Int((0.95 * Double(tres.count - 1)).rounded()))], times[times.count / 2]))
-            }
-        }
+        if arms.count > 1 { printArmTable(preset.name, preset, casesPerPreset, table) }
+    }
+}
+
+/// The ablation's table: one row per arm (success, mean TRE, p95 case TRE, median time).
+func printArmTable(_ label: String, _ preset: AccuracyPreset, _ cases: Int, _ table: [(String, [AccuracyCase])]) {
+    print("\(label) preset (±\(Int(preset.maxDegrees))°, ±\(Int(preset.maxTranslationMM)) mm), \(cases) cases:")
+    print("  arm                 success   mean TRE   p95 case TRE   median time")
+    for (name, r) in table {
+        let tres = r.map(\.tre).sorted()
+        let ok = r.filter { $0.tre < 2 }.count
+        let times = r.map(\.seconds).sorted()
+        print(String(format: "  %@  %3d/%-3d   %8.3f mm   %8.3f mm    %6.2f s", name.padding(toLength: 18, withPad: " ", startingAt: 0),
+                     ok, r.count, tres.reduce(0, +) / Double(tres.count),
+                     tres[min(tres.count - 1, Int((0.95 * Double(tres.count - 1)).rounded()))], times[times.count / 2]))
     }
 }
 

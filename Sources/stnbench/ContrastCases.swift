@@ -30,8 +30,12 @@ import Workflows
 /// 0.91 / 0.63 mm, flair 0.22 / 0.58 mm, all 6/6 under 2 mm; hard t2 4/6 (both Colin27-with-skull
 /// cases 17 mm off), t1, pd and flair 6/6. Unperturbed Colin27 from its T1 result: t2 1.65 / 1.46 mm
 /// (with skull / brain), pd 0.78 / 0.82, flair 0.53 / 0.56, t1 0.77 / 0.41.
+///
+/// With several `arms` (the ablation, `stnbench ablation … --contrast …`), every case runs in
+/// each arm and a table per preset and contrast replaces the per-case lines; the unperturbed
+/// cases run with the standard arm alone.
 func runContrastAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt64, protocolName: String?, threads: Int,
-                                  contrasts: [Contrast], sliceThicknessMM: Double) throws {
+                                  contrasts: [Contrast], sliceThicknessMM: Double, arms: [AccuracyArm] = [.standard]) throws {
     let truth = try AccuracyTruth(protocolName: protocolName, threads: threads)
     let memberships = try testVolumeMemberships(truth.testVolumes)
     let scans = truth.scans
@@ -39,7 +43,8 @@ func runContrastAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, se
     for name in scans { t1Scans[name] = try truth.scan(name) }
     print("contrast accuracy benchmark: atlas mni152_t1_2mm (T1), scans \(scans.joined(separator: ", ")) rendered as \(contrasts.map(\.rawValue).joined(separator: ", ")); slices \(sliceThicknessMM > 0 ? "\(sliceThicknessMM) mm" : "as scanned"); seed \(seed); \(threads) threads; protocol \(protocolName ?? RegistrationProtocol.defaultName)")
     var summaries: [String] = []
-    for contrast in contrasts {
+    let standardOnly = arms.count == 1 && arms[0].key == AccuracyArm.standard.key && arms[0].rotationSearch == nil
+    for contrast in contrasts where standardOnly {
         // Unperturbed Colin27 renderings: the contrast's own distance from the T1 result.
         var rng = SeededGenerator(seed: seed &+ 0xC011_0027)
         var line = "cross-subject unperturbed/\(contrast.rawValue):"
@@ -60,8 +65,8 @@ func runContrastAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, se
     for preset in AccuracyPreset.all where presetNames.contains(preset.name) {
         for contrast in contrasts {
             var rng = presetGenerator(preset, seed: seed)   // the same affines and noise for every contrast
-            var results: [AccuracyCase] = []
             let label = "\(preset.name)/\(contrast.rawValue)"
+            var cases: [(name: String, path: String, maps: [Volume], rotation: Double, tag: String)] = []
             for c in 0..<casesPerPreset {
                 let name = scans[c % scans.count]
                 let s = t1Scans[name]!
@@ -73,12 +78,21 @@ func runContrastAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, se
                 let path = truth.work + "/\(tag).nii.gz"
                 try NIfTIWriter.write(image, to: path, datatype: .float32)
                 let maps = coordinateMaps(s.grid).map { resample($0, onto: grid, atlasToScan: pInv, threads: threads) }
-                let (r, outcome) = try truth.run(scanPath: path, maps: maps, name: name, rotation: rotation, tag: tag, arm: .standard,
-                                                 protocolName: protocolName, threads: threads)
-                results.append(r)
-                printCase(label, c, r, outcome)
+                cases.append((name, path, maps, rotation, tag))
             }
-            summarise(preset: label, results)
+            var table: [(String, [AccuracyCase])] = []
+            for arm in arms {
+                var results: [AccuracyCase] = []
+                for (c, k) in cases.enumerated() {
+                    let (r, outcome) = try truth.run(scanPath: k.path, maps: k.maps, name: k.name, rotation: k.rotation, tag: k.tag,
+                                                     arm: arm, protocolName: protocolName, threads: threads)
+                    results.append(r)
+                    if arms.count == 1 { printCase(label, c, r, outcome) }
+                }
+                if arms.count == 1 { summarise(preset: label, results) }
+                table.append((arm.name, results))
+            }
+            if arms.count > 1 { printArmTable(label, preset, casesPerPreset, table) }
         }
     }
     summaries.forEach { print($0) }

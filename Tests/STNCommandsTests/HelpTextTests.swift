@@ -216,22 +216,43 @@ struct HelpTextTests {
         Each step perturbs training scans by random affines (ranges from the protocol's
         training section, widened by a curriculum), predicts, warps and minimises −NCC
         with the atlas. The progress line shows the validation −NCC and the validation
-        TRE (mm) after 1–4 recurrent applications. Writes MODEL,
-        MODEL-stem.checkpoint.json, .losses.csv and .losses.png. Ctrl-C stops cleanly
-        after writing a checkpoint and the model; --resume continues from the
-        checkpoint. Same seed and inputs give the same weights.
+        TRE (mm) after 1–4 recurrent applications. With --synthetic DIR the items are
+        synthetic subjects of random contrast drawn from the label maps in DIR; the
+        network sees that contrast and the loss warps the subject's T1 rendering.
+        Writes MODEL, MODEL-stem.checkpoint.json, .losses.csv and .losses.png. Ctrl-C
+        stops cleanly after writing a checkpoint and the model; --resume continues from
+        the checkpoint. Same seed and inputs give the same weights.
 
-        USAGE: stnreg train --atlas <atlas> --scans <scans> ... [--validation <validation> ...] --output <output> [--protocol <protocol>] [--steps <steps>] [--seed <seed>] [--resume] [--threads <threads>]
+        USAGE: stnreg train [<options>] --atlas <atlas>
 
         OPTIONS:
           --atlas <atlas>         The atlas (fixed image) the network learns to align
                                   to.
           --scans <scans>         Training scans: files, folders, glob patterns or list
                                   files.
+          --synthetic <dir>       Train on unlimited synthetic subjects of random
+                                  contrast drawn from the label maps in this folder
+                                  (TestVolumes layout); --scans then make a quarter of
+                                  the items.
+          --write-samples <n>     Write this many synthetic subjects (NIfTI and
+                                  samples.png) to --samples-folder and stop.
+          --samples-folder <samples-folder>
+                                  Folder for --write-samples. (default:
+                                  synthetic-samples)
+          --train-rotation <train-rotation>
+                                  Training rotation range, degrees (default: the
+                                  protocol's trainRotationDegrees).
+          --train-translation <train-translation>
+                                  Training translation range, mm (default: the
+                                  protocol's trainTranslationMM).
+          --train-scale <train-scale>
+                                  Training scale range, relative (default: the
+                                  protocol's trainScale).
           --validation <validation>
                                   Held-out validation scans (default: the last training
                                   scan is held out when there are several).
-          -o, --output <output>   Model file to write (e.g. Protocols/my.stnmodel).
+          -o, --output <output>   Model file to write (e.g. Protocols/my.stnmodel);
+                                  required unless --write-samples.
           --protocol <protocol>   Protocol whose 'training' section defines the network
                                   and its training (default: brain-affine).
           --steps <steps>         Training steps (default: the protocol's trainSteps).
@@ -273,14 +294,18 @@ struct HelpTextTests {
         Each source is blurred for anti-aliasing and resampled trilinearly onto an
         isotropic RAS grid of --spacing mm covering its field of view, then stored as
         uint8. The brain mask is (grey + white matter probability) ≥ 50 % on the MNI152
-        grid.
+        grid. The label atlases (Harvard-Oxford cortical, AAL, JHU white matter), when
+        present, are resampled by nearest neighbour onto the MNI152 grid.
 
         USAGE: stnreg make-test-volumes --source <source> [--output <output>] [--spacing <spacing>]
 
         OPTIONS:
           --source <source>       Folder holding the source volumes (ch2.nii.gz,
                                   ch2bet.nii.gz,
-                                  mni_icbm152_*_tal_nlin_sym_09a_converted.nii.gz).
+                                  mni_icbm152_*_tal_nlin_sym_09a_converted.nii.gz;
+                                  optionally the label atlases
+                                  HarvardOxford-cort-maxprob-thr0-1mm.nii.gz,
+                                  aal.nii.gz, JHU-WhiteMatter-labels-1mm.nii.gz).
           --output <output>       Output folder. (default: TestVolumes)
           --spacing <spacing>     Isotropic spacing in mm. (default: 2.0)
           --version               Show the version.
