@@ -3,7 +3,9 @@ import Foundation
 /// Levenberg-Marquardt on a Gauss-Newton curvature, with an adaptive curvature scale.
 ///
 /// The curvature used is the positive semi-definite part of ``Evaluation/curvature`` (an
-/// approximate one may have small negative eigenvalues).
+/// approximate one may have small negative eigenvalues), evaluated at the start and at trial
+/// points whose step is longer than ``refreshFactor`` tolerances, and reused in between.
+///
 /// At the current point with gradient `g` and curvature `H` (from ``Evaluation/curvature``),
 /// the step solves
 ///
@@ -22,8 +24,6 @@ import Foundation
 ///   Approximate curvatures that err by a steady factor (windowed NCC's, see `WarpedCurvature`)
 ///   then still take steps of the right length after one or two iterations. A rejected step
 ///   first restores `κ ← min(1, 2κ)` when κ < 1, and otherwise raises the damping.
-///   Approximate curvatures that err large (windowed NCC's, see `WarpedCurvature`) then still
-///   take full-length steps after one or two iterations.
 ///
 /// Stops when a step is shorter than the tolerance (an accepted one only while λ ≤ 1; a rejected
 /// one means no shorter move helps either: the minimum, to the loss's noise), at the evaluation cap,

@@ -84,46 +84,34 @@ public struct AffineParameters: Sendable {
     /// closed-form map of 12 numbers (step 1e-6, error ~1e-10), not of any image.
     public func chain(_ dLdT: [Double], at free: [Double]) -> [Double] {
         precondition(dLdT.count == 12)
-        let theta = full(free)
-        let h = 1e-6
         var g = [Double](repeating: 0, count: 12)
-        var tp = theta
-        for n in 0..<12 {
-            // Frozen parameters contribute nothing; skip their work.
-            if model == .rigid && n >= 6 { break }
-            if model == .similarity && n >= 9 { break }
-            tp[n] = theta[n] + h
-            let ap = start * AffineParameters.update(tp, centre: centre, radiusMM: radiusMM)
-            tp[n] = theta[n] - h
-            let am = start * AffineParameters.update(tp, centre: centre, radiusMM: radiusMM)
-            tp[n] = theta[n]
-            let d = zip(ap.rowMajor3x4, am.rowMajor3x4).map { ($0 - $1) / (2 * h) }
-            g[n] = zip(d, dLdT).reduce(0) { $0 + $1.0 * $1.1 }
-        }
+        for (n, d) in fullJacobian(at: free).enumerated() { g[n] = zip(d, dLdT).reduce(0) { $0 + $1.0 * $1.1 } }
         return reduce(g)
     }
 
     /// `∂T/∂θ` at `free`: per free parameter, the derivative of T's 12 entries (``Affine/rowMajor3x4``),
     /// by the same central differences as ``chain(_:at:)`` (similarity's tied scales summed).
-    /// `chain(g) = Mᵀg`; a curvature over T becomes `Mᵀ H M`.
+    /// `chain(g) = Mᵀg` up to rounding; a curvature over T becomes `Mᵀ H M`.
     public func jacobian(at free: [Double]) -> [[Double]] {
+        let columns = fullJacobian(at: free)
+        guard model == .similarity else { return columns }
+        return Array(columns[0..<6]) + [(0..<12).map { columns[6][$0] + columns[7][$0] + columns[8][$0] }]
+    }
+
+    /// The columns of `∂T/∂θ` for the entries of the full 12-vector the model uses (6, 9 or 12;
+    /// the frozen ones contribute nothing and are skipped).
+    private func fullJacobian(at free: [Double]) -> [[Double]] {
         let theta = full(free)
         let h = 1e-6
-        var columns: [[Double]] = []
         var tp = theta
-        for n in 0..<(model == .rigid ? 6 : model == .similarity ? 9 : 12) {
+        return (0..<(model == .rigid ? 6 : model == .similarity ? 9 : 12)).map { n in
             tp[n] = theta[n] + h
             let ap = start * AffineParameters.update(tp, centre: centre, radiusMM: radiusMM)
             tp[n] = theta[n] - h
             let am = start * AffineParameters.update(tp, centre: centre, radiusMM: radiusMM)
             tp[n] = theta[n]
-            columns.append(zip(ap.rowMajor3x4, am.rowMajor3x4).map { ($0 - $1) / (2 * h) })
+            return zip(ap.rowMajor3x4, am.rowMajor3x4).map { ($0 - $1) / (2 * h) }
         }
-        if model == .similarity {
-            let tied = (0..<12).map { columns[6][$0] + columns[7][$0] + columns[8][$0] }
-            columns = Array(columns[0..<6]) + [tied]
-        }
-        return columns
     }
 
     /// An upper bound of the largest distance (mm) between where `T(a)` and `T(b)` put a point

@@ -69,42 +69,36 @@ enum Refinement {
     /// or `measure` when given (tests hold the covered set fixed with it).
     static func lossAndGradient(level: WorkingLevel, atlasToScan: Affine, threads: Int,
                                 measure: (any PreparedSimilarity)? = nil) -> (Double, [Double]) {
-        let grid = level.atlas.grid
-        let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: atlasToScan)
-        let w = level.sampler.warpWithGradient(onto: grid, voxelMap: map, threads: threads)
-        let metric = measure ?? level.metric(atlasToScan: atlasToScan, threads: threads).measure
-        let (s, dS) = metric.evaluate(warped: w.warped.voxels)
-        let dL = Volume(grid: grid, voxels: dS.map { -$0 })
-        let g = TrilinearSampler.affineGradient(dLossdWarped: dL, spatialGradient: w.spatialGradient, threads: threads)
-            .atlasToScan(target: grid, scan: level.scan.grid)
-        return (-s, g.rowMajor3x4)
+        let r = lossGradientAndCurvature(level: level, atlasToScan: atlasToScan, threads: threads, measure: measure, curvature: false)
+        return (r.0, r.1)
     }
 
-    /// `lossAndGradient` and the Gauss-Newton curvature of the loss over the 12 entries of
-    /// `atlasToScan` (12 × 12, row-major, ``Affine/rowMajor3x4`` order), or nil when the level's
-    /// measure has none (``CurvatureSimilarity``: NCC and windowed NCC have one, MI has not).
-    /// The curvature chains as the gradient does: per-voxel weights from the measure, through
-    /// the sampler's spatial gradient (``AffineCurvature``), to the world transform.
+    /// ``lossAndGradient(level:atlasToScan:threads:measure:)`` and, with `curvature`, the
+    /// Gauss-Newton curvature of the loss over the same 12 entries (12 × 12, row-major), nil
+    /// when not asked or when the measure has none (``CurvatureSimilarity``: NCC and windowed
+    /// NCC have one, MI has not). The curvature chains as the gradient does: per-voxel terms
+    /// from the measure, through the sampler's spatial gradient (``AffineCurvature``), to the
+    /// world transform.
     static func lossGradientAndCurvature(level: WorkingLevel, atlasToScan: Affine, threads: Int,
-                                         measure: (any PreparedSimilarity)? = nil) -> (Double, [Double], [Double]?) {
+                                         measure: (any PreparedSimilarity)? = nil,
+                                         curvature: Bool = true) -> (Double, [Double], [Double]?) {
         let grid = level.atlas.grid
         let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: atlasToScan)
         let w = level.sampler.warpWithGradient(onto: grid, voxelMap: map, threads: threads)
         let metric = measure ?? level.metric(atlasToScan: atlasToScan, threads: threads).measure
-        guard let curved = metric as? any CurvatureSimilarity else {
+        func worldGradient(_ dS: [Float]) -> [Double] {
+            TrilinearSampler.affineGradient(dLossdWarped: Volume(grid: grid, voxels: dS.map { -$0 }),
+                                            spatialGradient: w.spatialGradient, threads: threads)
+                .atlasToScan(target: grid, scan: level.scan.grid).rowMajor3x4
+        }
+        guard curvature, let curved = metric as? any CurvatureSimilarity else {
             let (s, dS) = metric.evaluate(warped: w.warped.voxels)
-            let g = TrilinearSampler.affineGradient(dLossdWarped: Volume(grid: grid, voxels: dS.map { -$0 }),
-                                                    spatialGradient: w.spatialGradient, threads: threads)
-            return (-s, g.atlasToScan(target: grid, scan: level.scan.grid).rowMajor3x4, nil)
+            return (-s, worldGradient(dS), nil)
         }
         let (s, dS, c) = curved.evaluateWithCurvature(warped: w.warped.voxels, spatialGradient: w.spatialGradient)
-        let g = TrilinearSampler.affineGradient(dLossdWarped: Volume(grid: grid, voxels: dS.map { -$0 }),
-                                                spatialGradient: w.spatialGradient, threads: threads)
         var h = AffineCurvature(matrix: [Double](repeating: 0, count: 144))
-        for term in c.terms {
-            let t = AffineCurvature.accumulate(weights: term.weights, spatialGradient: term.spatialGradient ?? w.spatialGradient,
-                                               dims: grid.dims, threads: threads)
-            for e in 0..<144 { h.matrix[e] += term.subtracted ? -t.matrix[e] : t.matrix[e] }
+        if let d = c.weights {
+            h = AffineCurvature.accumulate(weights: d, spatialGradient: w.spatialGradient, dims: grid.dims, threads: threads)
         }
         if let tensor = c.tensor {
             let t = AffineCurvature.accumulate(tensor: tensor, dims: grid.dims, threads: threads)
@@ -115,8 +109,7 @@ enum Refinement {
                                                     spatialGradient: w.spatialGradient, threads: threads).rowMajor3x4
             for a in 0..<12 { for b in 0..<12 { h.matrix[a * 12 + b] -= scale * u[a] * u[b] } }
         }
-        return (-s, g.atlasToScan(target: grid, scan: level.scan.grid).rowMajor3x4,
-                h.atlasToScan(target: grid, scan: level.scan.grid).matrix)
+        return (-s, worldGradient(dS), h.atlasToScan(target: grid, scan: level.scan.grid).matrix)
     }
 
     /// Minimises `−S` on `level` from `start`, at most `iterations` steps (`iterations + 1`
@@ -145,9 +138,8 @@ enum Refinement {
         case .secondOrder:
             let minimizer: any Minimizer = level.metric is any CurvatureSimilarity ? LevenbergMarquardt() : BFGS(initialStep: learningRate)
             result = minimizer.minimize(from: zero, stopping: stopping) { theta, wantsCurvature in
-                let t = params.transform(theta)
-                let (loss, dT, hT) = wantsCurvature ? lossGradientAndCurvature(level: level, atlasToScan: t, threads: threads)
-                    : { let (l, g) = lossAndGradient(level: level, atlasToScan: t, threads: threads); return (l, g, nil) }()
+                let (loss, dT, hT) = lossGradientAndCurvature(level: level, atlasToScan: params.transform(theta), threads: threads,
+                                                              curvature: wantsCurvature)
                 let m = params.jacobian(at: theta)
                 let g = m.map { column in zip(column, dT).reduce(0) { $0 + $1.0 * $1.1 } }
                 let h = hT.map { hT in

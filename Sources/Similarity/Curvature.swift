@@ -4,38 +4,22 @@ import VolumeCore
 /// intensities, in the form the sampler chains to the transform (see `AffineCurvature` in
 /// Sampling and `Refinement` in Registration):
 ///
-///     H ≈ Σ_t ±Σ_n D_t,n · (g_t,n ⊗ h_n)(g_t,n ⊗ h_n)ᵀ  −  Σ_k c_k · (Σ_n v_k,n J_n)(Σ_n v_k,n J_n)ᵀ
-///         + Σ_n M_n ⊗ h_n h_nᵀ
+///     H ≈ Σ_n D_n · J_n J_nᵀ  −  Σ_k c_k · (Σ_n v_k,n J_n)(Σ_n v_k,n J_n)ᵀ  +  Σ_n M_n ⊗ h_n h_nᵀ
 ///
-/// with `h_n = (i, j, k, 1)` the voxel's position, `J_n = g_n ⊗ h_n = ∂warped_n/∂(voxel map)`,
-/// `g_n` the sampler's spatial gradient at the sample point, and per term ``Term`` a weight
-/// `D_t` and a vector field `g_t` (the sampler's gradient, or one the measure derives from it,
-/// e.g. its window mean). The measure says where the sum is positive semi-definite.
+/// with `h_n = (i, j, k, 1)` the voxel's position, `g_n` the sampler's spatial gradient at the
+/// sample point and `J_n = g_n ⊗ h_n = ∂warped_n/∂(voxel map)`. Global NCC uses the first two
+/// terms, windowed NCC the third. Positive semi-definite where the measure says so.
 public struct WarpedCurvature: Sendable {
-    public struct Term: Sendable {
-        /// `D_t,n ≥ 0` per warped voxel.
-        public var weights: [Float]
-        /// The vector field of the term (3 per voxel), or nil for the sampler's own gradient.
-        public var spatialGradient: [Float]?
-        /// Whether the term is subtracted.
-        public var subtracted: Bool
-
-        public init(weights: [Float], spatialGradient: [Float]? = nil, subtracted: Bool = false) {
-            self.weights = weights
-            self.spatialGradient = spatialGradient
-            self.subtracted = subtracted
-        }
-    }
-
-    public var terms: [Term]
+    /// `D_n ≥ 0` per warped voxel, or nil.
+    public var weights: [Float]?
     /// Rank-one corrections `(v_k, c_k)`.
     public var lowRank: [(weights: [Float], scale: Double)]
-    /// A field of symmetric 3 × 3 matrices `M` (6 per voxel: xx, xy, xz, yy, yz, zz) adding
-    /// `Σ_n M_n ⊗ h_n h_nᵀ` (in spatial-gradient units squared), or nil.
+    /// A field of symmetric 3 × 3 matrices `M` (6 per voxel: xx, xy, xz, yy, yz, zz), in
+    /// spatial-gradient units squared, or nil.
     public var tensor: [Float]?
 
-    public init(terms: [Term] = [], lowRank: [(weights: [Float], scale: Double)] = [], tensor: [Float]? = nil) {
-        self.terms = terms
+    public init(weights: [Float]? = nil, lowRank: [(weights: [Float], scale: Double)] = [], tensor: [Float]? = nil) {
+        self.weights = weights
         self.lowRank = lowRank
         self.tensor = tensor
     }
@@ -56,31 +40,13 @@ extension PreparedGlobalNCC: CurvatureSimilarity {
     ///
     ///     H = (1/V_x) · [Σ w J Jᵀ − (1/W)(Σ w J)(Σ w J)ᵀ − (1/V_x)(Σ w (x − x̄) J)(Σ w (x − x̄) J)ᵀ]
     ///
-    /// (the mean and the normalisation projected out). Equal to the true Hessian of `−S` where
-    /// the images match (zero residual); tested against finite differences there.
+    /// (the mean and the normalisation projected out; equal to the true Hessian of `−S` where the
+    /// images match, zero residual). `x̄` and `V_x` are the evaluation's own.
     public func evaluateWithCurvature(warped x: [Float], spatialGradient: [Float]) -> (value: Double, gradient: [Float], curvature: WarpedCurvature) {
-        let (value, gradient) = evaluate(warped: x)
+        let r = evaluateWithMoments(warped: x)
+        guard let (mean, vx) = r.moments else { return (r.value, r.gradient, WarpedCurvature()) }
         let count = x.count
         let w = weights
-        let sums = deterministicSum(count: count, threads: threads) { range in
-            var s = SIMD4<Double>.zero
-            for n in range {
-                let wn = Double(w?[n] ?? 1)
-                s.x += wn * Double(x[n])
-            }
-            return s
-        }
-        guard totalWeight > 0 else { return (value, gradient, WarpedCurvature(terms: [])) }
-        let mean = sums.x / totalWeight
-        let vx = deterministicSum(count: count, threads: threads) { range in
-            var s = SIMD4<Double>.zero
-            for n in range {
-                let d = Double(x[n]) - mean
-                s.x += Double(w?[n] ?? 1) * d * d
-            }
-            return s
-        }.x
-        guard vx > 0 else { return (value, gradient, WarpedCurvature(terms: [])) }
         let d = parallelFill(count: count, threads: threads) { range, out in
             for n in range { out[n] = Float(Double(w?[n] ?? 1) / vx) }
         }
@@ -88,7 +54,7 @@ extension PreparedGlobalNCC: CurvatureSimilarity {
         let centred = parallelFill(count: count, threads: threads) { range, out in
             for n in range { out[n] = Float(Double(w?[n] ?? 1) * (Double(x[n]) - mean)) }
         }
-        return (value, gradient, WarpedCurvature(terms: [.init(weights: d)], lowRank: [(ones, 1 / (totalWeight * vx)), (centred, 1 / (vx * vx))]))
+        return (r.value, r.gradient, WarpedCurvature(weights: d, lowRank: [(ones, 1 / (totalWeight * vx)), (centred, 1 / (vx * vx))]))
     }
 }
 
@@ -113,10 +79,12 @@ extension PreparedLocalNCC: CurvatureSimilarity {
         let r = evaluate(warped: warped, curvatureSources: true)
         let src = r.sources!
         let i = src.centred
-        // Fields: g_x, g_y, g_z, I·g (3), then the 6 products g_r g_s.
+        // Window sums of the fields g_x, g_y, g_z, I·g (3) and the 6 products g_r g_s, each
+        // field made and summed in turn; the six products' sums are folded into the tensor one
+        // at a time, so a 2 mm level (1.1 M voxels) holds 6 + 6 + 2 arrays, not 12 + 12 + 6.
         let pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
-        let fields = (0..<12).map { f in
-            parallelFill(count: count, threads: threads) { range, out in
+        func boxedField(_ f: Int) -> [Float] {
+            window.sums(parallelFill(count: count, threads: threads) { range, out in
                 switch f {
                 case 0..<3: for n in range { out[n] = g[3 * n + f] }
                 case 3..<6: for n in range { out[n] = i[n] * g[3 * n + f - 3] }
@@ -124,28 +92,28 @@ extension PreparedLocalNCC: CurvatureSimilarity {
                     let (a, b) = pairs[f - 6]
                     for n in range { out[n] = g[3 * n + a] * g[3 * n + b] }
                 }
-            }
+            }, threads: threads)
         }
-        let boxed = window.sums(of: fields, threads: threads)
+        let first = (0..<6).map(boxedField)
         let counts = window.counts, sI = src.windowSum, c = src.weight, cv = src.weightOverVariance
-        let tensor = [Float](unsafeUninitializedCapacity: 6 * count) { buf, initialised in
-            let out = UncheckedSendable(buf.baseAddress!)
-            let chunks = chunkCount(count)
-            parallelChunks(chunks, threads: threads) { chunk in
-                let t = out.value
-                for n in chunkRange(chunk, of: chunks, count: count) {
-                    guard c[n] != 0 else { for e in 0..<6 { t[6 * n + e] = 0 }; continue }
-                    let invN = 1 / Double(counts[n]), u = Double(sI[n]) * invN
-                    let bg = SIMD3(Double(boxed[0][n]), Double(boxed[1][n]), Double(boxed[2][n]))
-                    let v = SIMD3(Double(boxed[3][n]), Double(boxed[4][n]), Double(boxed[5][n])) - u * bg
-                    // c·(B[g gᵀ] − B[g]B[g]ᵀ/n) − (c/varI)·v vᵀ.
-                    for (e, (a, b)) in pairs.enumerated() {
-                        let m = Double(c[n]) * (Double(boxed[6 + e][n]) - bg[a] * bg[b] * invN) - Double(cv[n]) * v[a] * v[b]
+        var tensor = [Float](repeating: 0, count: 6 * count)
+        for (e, (a, b)) in pairs.enumerated() {
+            let product = boxedField(6 + e)
+            tensor.withUnsafeMutableBufferPointer { buf in
+                let out = UncheckedSendable(buf.baseAddress!)
+                let chunks = chunkCount(count)
+                parallelChunks(chunks, threads: threads) { chunk in
+                    let t = out.value
+                    for n in chunkRange(chunk, of: chunks, count: count) where c[n] != 0 {
+                        let invN = 1 / Double(counts[n]), u = Double(sI[n]) * invN
+                        let bg = SIMD3(Double(first[0][n]), Double(first[1][n]), Double(first[2][n]))
+                        let v = SIMD3(Double(first[3][n]), Double(first[4][n]), Double(first[5][n])) - u * bg
+                        // c·(B[g gᵀ] − B[g]B[g]ᵀ/n) − (c/varI)·v vᵀ.
+                        let m = Double(c[n]) * (Double(product[n]) - bg[a] * bg[b] * invN) - Double(cv[n]) * v[a] * v[b]
                         t[6 * n + e] = Float(m)
                     }
                 }
             }
-            initialised = 6 * count
         }
         return (r.value, r.gradient, WarpedCurvature(tensor: tensor))
     }

@@ -68,6 +68,13 @@ public struct PreparedGlobalNCC: PreparedSimilarity {
     }
 
     public func evaluate(warped x: [Float]) -> (value: Double, gradient: [Float]) {
+        let r = evaluateWithMoments(warped: x)
+        return (r.value, r.gradient)
+    }
+
+    /// ``evaluate(warped:)`` and the warped image's weighted mean `x̄` and sum of squares `V_x`
+    /// (nil where the value is reported as 0: no weight, or either image constant).
+    func evaluateWithMoments(warped x: [Float]) -> (value: Double, gradient: [Float], moments: (mean: Double, vx: Double)?) {
         let count = weightedCentredAtlas.count
         precondition(x.count == count, "warped has \(x.count) voxels, atlas \(count)")
         let w = weights, wa = weightedCentredAtlas
@@ -76,7 +83,7 @@ public struct PreparedGlobalNCC: PreparedSimilarity {
             for n in range { s += Double(w?[n] ?? 1) * Double(x[n]) }
             return SIMD4(s, 0, 0, 0)
         }.x
-        guard totalWeight > 0 else { return (0, [Float](repeating: 0, count: count)) }
+        guard totalWeight > 0 else { return (0, [Float](repeating: 0, count: count), nil) }
         let mean = sumWX / totalWeight
         let second = deterministicSum(count: count, threads: threads) { range in
             var s = SIMD4<Double>.zero
@@ -88,7 +95,7 @@ public struct PreparedGlobalNCC: PreparedSimilarity {
             return s
         }
         let (c, vx, va) = (second.x, second.y, atlasSumOfSquares)
-        guard vx > 0, va > 0 else { return (0, [Float](repeating: 0, count: count)) }
+        guard vx > 0, va > 0 else { return (0, [Float](repeating: 0, count: count), nil) }
         let norm = 1 / (vx * va).squareRoot()
         let ratio = c / vx
         let gradient = parallelFill(count: count, threads: threads) { range, out in
@@ -97,7 +104,7 @@ public struct PreparedGlobalNCC: PreparedSimilarity {
                 out[n] = Float(norm * (Double(wa[n]) - ratio * wn * (Double(x[n]) - mean)))
             }
         }
-        return (c * norm, gradient)
+        return (c * norm, gradient, (mean, vx))
     }
 }
 

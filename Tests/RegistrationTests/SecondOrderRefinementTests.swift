@@ -144,7 +144,7 @@ struct SecondOrderRefinementTests {
         let numeric = GradientCheck.numerical(theta, h: 1e-3) {
             Refinement.lossGradientAndCurvature(level: lv, atlasToScan: params.transform($0), threads: 1).0
         }
-        #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: Tolerance.finiteDifferenceFloor) < Tolerance.float32FiniteDifference * 2,
+        #expect(GradientCheck.maxRelativeError(analytic, numeric, floor: Tolerance.finiteDifferenceFloor) < Tolerance.float32LossFiniteDifference,
                 "analytic \(analytic) numeric \(numeric)")
     }
 
