@@ -28,7 +28,7 @@ enum Refinement {
     /// mask (and, with a scan cost-function mask, without what it leaves out).
     static func similarity(level: WorkingLevel, atlasToScan: Affine, threads: Int,
                            kind: SimilarityKind = .ncc) -> Double {
-        let warped = warp(level, atlasToScan, threads)
+        let warped = warp(level, atlasToScan, threads, for: kind)
         // Without a scan cost-function mask the searches score over the level's whole mask (fast).
         let masked = level.scanMaskSampler != nil
         switch kind {
@@ -42,9 +42,11 @@ enum Refinement {
         }
     }
 
-    static func warp(_ level: WorkingLevel, _ atlasToScan: Affine, _ threads: Int) -> [Float] {
+    /// The scan warped onto the level's atlas grid where the measure `kind` looks
+    /// (``WorkingLevel/spans(for:)``; 0 elsewhere): the mask for global NCC and MI.
+    static func warp(_ level: WorkingLevel, _ atlasToScan: Affine, _ threads: Int, for kind: SimilarityKind = .ncc) -> [Float] {
         let map = targetVoxelToScanVoxel(target: level.atlas.grid, scan: level.scan.grid, atlasToScan: atlasToScan)
-        return level.sampler.warp(onto: level.atlas.grid, voxelMap: map, threads: threads).voxels
+        return level.sampler.warp(onto: level.atlas.grid, voxelMap: map, spans: level.spans(for: kind), threads: threads).voxels
     }
 
     /// The quality check's similarity of the result (``CheckMeasure``: global NCC or normalised
@@ -84,7 +86,7 @@ enum Refinement {
                                          curvature: Bool = true) -> (Double, [Double], [Double]?) {
         let grid = level.atlas.grid
         let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: atlasToScan)
-        let w = level.sampler.warpWithGradient(onto: grid, voxelMap: map, threads: threads)
+        let w = level.sampler.warpWithGradient(onto: grid, voxelMap: map, spans: level.spans(for: level.similarity), threads: threads)
         let metric = measure ?? level.metric(atlasToScan: atlasToScan, threads: threads).measure
         func worldGradient(_ dS: [Float]) -> [Double] {
             TrilinearSampler.affineGradient(dLossdWarped: Volume(grid: grid, voxels: dS.map { -$0 }),

@@ -81,12 +81,12 @@ extension Registration {
         let (levels, skipped) = Registration.levels(p.levels, scan: request.scan.grid, atlas: request.atlas.grid)
         p.levels = levels
         let pct = (p.intensityPercentiles[0], p.intensityPercentiles[1])
-        let atlasN = ImagePreparation.robustNormalise(request.atlas, percentiles: pct).volume
-        let scanN = ImagePreparation.robustNormalise(request.scan, percentiles: pct).volume
-        guard let atlasCentre = ImagePreparation.centreOfMass(atlasN) else {
+        let atlasN = ImagePreparation.robustNormalise(request.atlas, percentiles: pct, threads: threads).volume
+        let scanN = ImagePreparation.robustNormalise(request.scan, percentiles: pct, threads: threads).volume
+        guard let atlasCentre = ImagePreparation.centreOfMass(atlasN, threads: threads) else {
             throw RegistrationError("the atlas has no foreground (every voxel is at its minimum); check the atlas file")
         }
-        guard let scanCentre = ImagePreparation.centreOfMass(scanN) else {
+        guard let scanCentre = ImagePreparation.centreOfMass(scanN, threads: threads) else {
             throw RegistrationError("the scan has no foreground (every voxel is at its minimum); check the scan file")
         }
         let searchSpacing = p.initialisation.searchSpacingMM
@@ -202,7 +202,7 @@ extension Registration {
         if let prediction, !prediction.converged, mode == .fallback { flags.append(.predictionUnconverged) }
         if let predicted = prediction?.atlasToScan, !usedFallback || refined.atlasToScan != predicted {
             // Disagreement: mean displacement between prediction and result over the atlas foreground box.
-            let box = Pyramid.foregroundBox(s.finestLevel.atlas)
+            let box = Pyramid.foregroundBox(s.finestLevel.atlas, threads: s.threads)
             var sum = 0.0
             for c in 0..<8 {
                 let x = SIMD3(c & 1 == 0 ? box.min.x : box.max.x, c & 2 == 0 ? box.min.y : box.max.y, c & 4 == 0 ? box.min.z : box.max.z)

@@ -39,6 +39,11 @@ enum RotationSearch {
     /// Rotations refined after scoring (the best by the search measure).
     static let refinedCandidates = 4
 
+    /// The brief refinement's convergence tolerance, in multiples of the level's (protocol
+    /// `convergenceMM` scaled to the search spacing): it only ranks candidates, and the winner
+    /// is refined again on the same level to the full tolerance.
+    static let briefConvergenceFactor = 5.0
+
     static func run(level: WorkingLevel, atlasCentre: SIMD3<Double>, scanCentre: SIMD3<Double>, start: Affine,
                     extraCandidates: [Affine] = [], radiusMM: Double, settings p: RegistrationProtocol, useTranslationSearch: Bool,
                     refined: Int = refinedCandidates, threads: Int) -> Outcome {
@@ -72,7 +77,7 @@ enum RotationSearch {
         for t in starts {
             let r = Refinement.run(level: level, start: t, centre: atlasCentre, radiusMM: radiusMM,
                                    model: model, iterations: 30, learningRate: p.learningRate, optimizer: p.optimizer,
-                                   convergenceMM: p.convergenceMM(atSpacing: level.spacingMM), threads: threads)
+                                   convergenceMM: briefConvergenceFactor * p.convergenceMM(atSpacing: level.spacingMM), threads: threads)
             // Refinement ran on the level's own measure; candidates compete on the search measure.
             let score = level.similarity == p.initialisation.searchSimilarity ? r.similarityEnd
                 : Refinement.similarity(level: level, atlasToScan: r.atlasToScan, threads: threads, kind: p.initialisation.searchSimilarity)

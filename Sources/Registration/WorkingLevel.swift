@@ -26,8 +26,12 @@ struct WorkingLevel: Sendable {
     let lnccRadius: Int
     /// The scan's own grid (before resampling): the field of view the scan images.
     let scanFieldOfView: Grid
-    /// Per atlas row `j + ny·k`, the first and last `i` of non-zero mask (`lo > hi`: none).
-    let maskRows: [(lo: Int, hi: Int)]
+    /// Per atlas row `j + ny·k`, the first and last `i` of non-zero mask: where global NCC and
+    /// MI look (the warps sample only there).
+    let maskSpans: RowSpans
+    /// ``maskSpans`` grown by the window radius: every voxel a window about a mask voxel reads
+    /// (where the warps for windowed NCC sample).
+    let windowSpans: RowSpans
     let maskWeight: Double
     /// The scan's cost-function mask on the level's scan grid (values in [0, 1]; nil = none),
     /// read through `atlasToScan` like the scan (see ``costMask(atlasToScan:threads:)``).
@@ -47,22 +51,13 @@ struct WorkingLevel: Sendable {
         ncc = GlobalNCC(threads: threads).prepare(atlas: atlas, mask: mask)
         mi = MattesMI(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: mask)
         metric = WorkingLevel.prepared(similarity, atlas: atlas, mask: mask, ncc: ncc, mi: mi, lnccRadius: lnccRadius, threads: threads)
-        let n = atlas.dims
-        var rows: [(lo: Int, hi: Int)] = []
-        rows.reserveCapacity(n.y * n.z)
-        var total = 0.0
-        for r in 0..<(n.y * n.z) {
-            var lo = n.x, hi = -1
-            for i in 0..<n.x where mask[i + n.x * r] > 0 {
-                if lo == n.x { lo = i }
-                hi = i
-                total += Double(mask[i + n.x * r])
-            }
-            rows.append((lo, hi))
-        }
-        maskRows = rows
-        maskWeight = total
+        maskSpans = RowSpans(mask: mask, dims: atlas.dims)
+        windowSpans = maskSpans.grown(by: lnccRadius)
+        maskWeight = mask.reduce(0.0) { $0 + Double($1) }
     }
+
+    /// Where a warp must sample for the measure `kind` (``maskSpans`` or ``windowSpans``).
+    func spans(for kind: SimilarityKind) -> RowSpans { kind == .lncc ? windowSpans : maskSpans }
 
     /// The measure `kind` over the whole mask, atlas side precomputed (NCC and MI are prepared
     /// once per level; windowed NCC is prepared here).
@@ -159,16 +154,17 @@ struct WorkingLevel: Sendable {
         for r in 0..<(n.y * n.z) {
             let s = validSpan(r % n.y, r / n.y)
             spans.append(s)
-            let m = maskRows[r]
-            if m.lo <= m.hi && (s.0 > m.lo || s.1 < m.hi) { covered = false }
+            let m = maskSpans.range(r)
+            if !m.isEmpty && (s.0 > m.lowerBound || s.1 < m.upperBound - 1) { covered = false }
         }
         if covered { return (nil, 1) }
         var restricted = [Float](repeating: 0, count: mask.count)
         var weight = 0.0
         for r in 0..<(n.y * n.z) {
             let (lo, hi) = spans[r]
-            let m = maskRows[r]
-            let a = max(lo, m.lo), b = min(hi, m.hi)
+            let m = maskSpans.range(r)
+            guard !m.isEmpty else { continue }
+            let a = max(lo, m.lowerBound), b = min(hi, m.upperBound - 1)
             guard a <= b else { continue }
             for i in a...b {
                 restricted[i + n.x * r] = mask[i + n.x * r]
@@ -195,13 +191,13 @@ struct Pyramid {
          atlasMask: Volume? = nil, scanMask: Volume? = nil) {
         var atlasPrev = atlas, scanPrev = scan
         // The atlas foreground box (mm) from the full-resolution atlas, with a margin.
-        let box = Pyramid.foregroundBox(atlas)
+        let box = Pyramid.foregroundBox(atlas, threads: threads)
         for s in Set(spacings).sorted() {
             let ag = Pyramid.croppedIsotropicGrid(atlas.grid, box: box, spacingMM: s)
             let sg = scan.grid.isotropicCovering(spacingMM: s)
             let a = smoothAndResample(atlasPrev, onto: ag, threads: threads)
             let sc = smoothAndResample(scanPrev, onto: sg, threads: threads)
-            var mask = ImagePreparation.mask(a, threshold: Pyramid.foregroundThreshold, dilation: 1)
+            var mask = ImagePreparation.mask(a, threshold: Pyramid.foregroundThreshold, dilation: 1, threads: threads)
             if let atlasMask {
                 let m = resample(atlasMask, onto: ag, atlasToScan: .identity, threads: threads).voxels
                 for n in mask.indices where m[n] < 0.5 { mask[n] = 0 }
@@ -224,8 +220,8 @@ struct Pyramid {
     }
 
     /// World bounding box (mm) of the atlas foreground, grown by 10 mm.
-    static func foregroundBox(_ v: Volume) -> (min: SIMD3<Double>, max: SIMD3<Double>) {
-        ImagePreparation.foregroundBox(v, threshold: foregroundThreshold, marginMM: 10)
+    static func foregroundBox(_ v: Volume, threads: Int = 1) -> (min: SIMD3<Double>, max: SIMD3<Double>) {
+        ImagePreparation.foregroundBox(v, threshold: foregroundThreshold, marginMM: 10, threads: threads)
     }
 
     /// An isotropic RAS grid over the intersection of `grid`'s box and `box`.

@@ -30,10 +30,12 @@ public func resample(_ scan: Volume, onto target: Grid, interpolation: Interpola
 }
 
 /// Samples `scan` at `p = voxelMap · q` for every voxel `q` of `target`; values only.
+/// With `spans`, only those voxels (``RowSpans``); the others are 0.
 func _warp(_ scan: Volume, onto target: Grid, voxelMap: Affine, interpolation: Interpolation,
-           threads: Int) -> Volume {
+           spans: RowSpans? = nil, threads: Int) -> Volume {
     let rm = _RowMap(voxelMap)
     let n = target.dims
+    precondition(spans == nil || spans!.dims == n, "row spans of shape \(spans!.dims) for a target of \(n)")
     let rows = n.y * n.z
     let chunks = _rowChunkCount(rows: rows, rowLength: n.x)
     var out = [Float](repeating: 0, count: target.voxelCount)
@@ -47,12 +49,12 @@ func _warp(_ scan: Volume, onto target: Grid, voxelMap: Affine, interpolation: I
                     let o = row * n.x
                     switch interpolation {
                     case .linear:
-                        for i in 0..<n.x {
+                        for i in spans?.range(row) ?? 0..<n.x {
                             let fi = Float(i)
                             d[o + i] = view.value(sx + fi * rm.dx, sy + fi * rm.dy, sz + fi * rm.dz)
                         }
                     case .nearest:
-                        for i in 0..<n.x {
+                        for i in spans?.range(row) ?? 0..<n.x {
                             let fi = Float(i)
                             d[o + i] = view.nearest(sx + fi * rm.dx, sy + fi * rm.dy, sz + fi * rm.dz)
                         }

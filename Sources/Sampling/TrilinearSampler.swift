@@ -58,17 +58,20 @@ public struct TrilinearSampler: Sendable {
 
     /// The warped image: `warped[q] = scan(A·q + b)` for every voxel `q` of `target`.
     /// `voxelMap` is `(A, b)`; `target` supplies the dims and the geometry of the result.
-    public func warp(onto target: Grid, voxelMap: Affine,
+    /// With `spans`, only the voxels of ``RowSpans`` are sampled; the others are 0.
+    public func warp(onto target: Grid, voxelMap: Affine, spans: RowSpans? = nil,
                      threads: Int = ThreadPolicy.defaultThreadCount) -> Volume {
-        _warp(scan, onto: target, voxelMap: voxelMap, interpolation: .linear, threads: threads)
+        _warp(scan, onto: target, voxelMap: voxelMap, interpolation: .linear, spans: spans, threads: threads)
     }
 
     /// The warped image and, per target voxel, the gradient of the scan interpolant at the
     /// sample point, `∂warped[q]/∂p` (intensity per scan voxel; analytic, piecewise linear).
-    public func warpWithGradient(onto target: Grid, voxelMap: Affine,
+    /// With `spans`, only the voxels of ``RowSpans`` are sampled; the others are 0, gradient too.
+    public func warpWithGradient(onto target: Grid, voxelMap: Affine, spans: RowSpans? = nil,
                                  threads: Int = ThreadPolicy.defaultThreadCount) -> WarpedWithGradient {
         let rm = _RowMap(voxelMap)
         let n = target.dims
+        precondition(spans == nil || spans!.dims == n, "row spans of shape \(spans!.dims) for a target of \(n)")
         let rows = n.y * n.z
         let chunks = _rowChunkCount(rows: rows, rowLength: n.x)
         var values = [Float](repeating: 0, count: target.voxelCount)
@@ -82,7 +85,7 @@ public struct TrilinearSampler: Sendable {
                         for row in chunkRange(c, of: chunks, count: rows) {
                             let (sx, sy, sz) = rm.start(row % n.y, row / n.y)
                             let o = row * n.x
-                            for i in 0..<n.x {
+                            for i in spans?.range(row) ?? 0..<n.x {
                                 let fi = Float(i)
                                 let (w, gx, gy, gz) = view.valueAndGradient(
                                     sx + fi * rm.dx, sy + fi * rm.dy, sz + fi * rm.dz)

@@ -140,12 +140,8 @@ public struct PreparedLocalNCC: PreparedSimilarity {
         let count = atlas.count
         precondition(warped.count == count, "warped has \(warped.count) voxels, atlas \(count)")
         let threads = measure.threads, eps = measure.epsilon
-        let i = centredOnMean(warped, threads: threads)
         let j = atlas
-        let ii = i.map { $0 * $0 }
-        let ij = parallelFill(count: count, threads: threads) { range, out in
-            for n in range { out[n] = i[n] * j[n] }
-        }
+        let (i, ii, ij) = centredSquareAndProduct(warped, atlas: j, threads: threads)
         let s = window.sums(of: [i, ii, ij], threads: threads)
         let (sI, sII, sIJ) = (s[0], s[1], s[2])
         let sJ = sumJ, vJ = varJ, counts = window.counts, w = weights, uw = uniformWeight
@@ -205,13 +201,45 @@ public struct PreparedLocalNCC: PreparedSimilarity {
     }
 }
 
-/// `x − mean(x)` (mean accumulated in Double, deterministic chunks).
-private func centredOnMean(_ x: [Float], threads: Int) -> [Float] {
+/// `mean(x)` as Float (accumulated in Double, deterministic chunks).
+private func floatMean(_ x: [Float], threads: Int) -> Float {
     let sum = deterministicSum(count: x.count, threads: threads) { range in
         var s = 0.0
         for n in range { s += Double(x[n]) }
         return SIMD4(s, 0, 0, 0)
     }.x
-    let mean = Float(sum / Double(max(1, x.count)))
-    return x.map { $0 - mean }
+    return Float(sum / Double(max(1, x.count)))
+}
+
+/// `x − mean(x)`.
+private func centredOnMean(_ x: [Float], threads: Int) -> [Float] {
+    let mean = floatMean(x, threads: threads)
+    return parallelFill(count: x.count, threads: threads) { range, out in
+        for n in range { out[n] = x[n] - mean }
+    }
+}
+
+/// `i = x − mean(x)`, `i²` and `i·atlas`, in one parallel pass (the evaluation's three
+/// forward fields; the same values as three separate maps).
+private func centredSquareAndProduct(_ x: [Float], atlas j: [Float], threads: Int) -> (centred: [Float], squared: [Float], product: [Float]) {
+    let count = x.count
+    let mean = floatMean(x, threads: threads)
+    var centred: [Float] = [], product: [Float] = []
+    let squared = [Float](unsafeUninitializedCapacity: count) { sq, sqCount in
+        product = [Float](unsafeUninitializedCapacity: count) { pr, prCount in
+            let out = UncheckedSendable((sq.baseAddress!, pr.baseAddress!))
+            centred = parallelFill(count: count, threads: threads) { range, c in
+                let (sq, pr) = out.value
+                for n in range {
+                    let v = x[n] - mean
+                    c[n] = v
+                    sq[n] = v * v
+                    pr[n] = v * j[n]
+                }
+            }
+            prCount = count
+        }
+        sqCount = count
+    }
+    return (centred, squared, product)
 }

@@ -90,11 +90,14 @@ struct FieldOfViewTests {
         let (mask, coverage) = lv.coveredMask(atlasToScan: truth)
         #expect(mask == nil)
         #expect(coverage == 1)
-        // The loss is then exactly the level's prepared measure.
+        // The loss is then exactly the level's prepared measure (of the scan warped where the
+        // windows read: the full warp differs only outside, and the centring in the last bits).
         let map = targetVoxelToScanVoxel(target: lv.atlas.grid, scan: lv.scan.grid, atlasToScan: truth)
-        let warped = lv.sampler.warp(onto: lv.atlas.grid, voxelMap: map, threads: 1)
+        let warped = lv.sampler.warp(onto: lv.atlas.grid, voxelMap: map, spans: lv.windowSpans, threads: 1)
+        let full = lv.metric.evaluate(warped: lv.sampler.warp(onto: lv.atlas.grid, voxelMap: map, threads: 1).voxels).value
         let direct = lv.metric.evaluate(warped: warped.voxels).value
         #expect(Refinement.lossAndGradient(level: lv, atlasToScan: truth, threads: 1).0 == -direct)
+        #expect(abs(full - direct) < Tolerance.float32Accumulation, "full warp \(full), on the spans \(direct)")
     }
 
     @Test func tooLittleCoverageFallsBackToTheWholeMask() {
