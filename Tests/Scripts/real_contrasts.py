@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""The README's real-PD figures: a T1 and a PD of one subject from one session (the headers
+align them) registered to an atlas by `stnreg align`; the PD's result against the T1's (mean
+distance over the atlas brain), and two measures — 32-bin MI and squared windowed NCC (r = 2) at
+2 mm over the atlas mask inside the PD's field of view — at the true placement (the T1's result)
+and at the PD's own result. Not run by `swift test`; the images are not bundled (CC BY-NC):
+`chris_t1.nii.gz` and `chris_PD.nii.gz` of github.com/niivue/niivue-demo-images.
+
+    python3 Tests/Scripts/real_contrasts.py --stnreg .build/release/stnreg --images DIR --work /tmp/real \\
+        [--atlas ../shared/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz] [--protocol P]
+"""
+import argparse, json, os, subprocess
+import numpy as np, nibabel as nib
+from scipy.ndimage import map_coordinates, gaussian_filter, binary_dilation, uniform_filter
+
+here = os.path.dirname(os.path.abspath(__file__))
+ap = argparse.ArgumentParser()
+ap.add_argument('--stnreg', required=True)
+ap.add_argument('--images', required=True, help='folder holding chris_t1.nii.gz and chris_PD.nii.gz')
+ap.add_argument('--work', required=True)
+ap.add_argument('--atlas', default=os.path.join(here, '../../../shared/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz'))
+ap.add_argument('--protocol', default='brain-affine')
+args = ap.parse_args()
+os.makedirs(args.work, exist_ok=True)
+
+def align(name):
+    out = os.path.join(args.work, name)
+    subprocess.run([args.stnreg, 'align', os.path.join(args.images, name + '.nii.gz'), args.atlas, '-o', out, '-q',
+                    '--protocol', args.protocol], check=True, capture_output=True)
+    return json.load(open(out + '_transform.json'))
+
+t1, pd = align('chris_t1'), align('chris_PD')
+a = nib.load(args.atlas)
+A1 = a.get_fdata()
+pts = np.argwhere(A1 > np.percentile(A1[A1 > 0], 30))[::50]
+X1 = pts @ a.affine[:3, :3].T + a.affine[:3, 3]
+move = lambda T, X: X @ np.array(T)[:3, :3].T + np.array(T)[:3, 3]
+print('PD result vs T1 result: mean %.2f mm over the atlas brain; PD flags %s, T1 flags %s'
+      % (np.linalg.norm(move(pd['atlasToScan'], X1) - move(t1['atlasToScan'], X1), axis=1).mean(), pd['flags'], t1['flags']))
+
+# The measures at 2 mm (the atlas blurred and decimated, both normalised to the 1st/99th percentiles).
+def norm(x):
+    v = x[x > x.min()]; lo, hi = np.percentile(v, [1, 99]); return np.clip((x - lo) / (hi - lo), 0, 1)
+A = norm(gaussian_filter(A1, 0.8)[::2, ::2, ::2]); aff = a.affine.copy(); aff[:3, :3] *= 2
+s = nib.load(os.path.join(args.images, 'chris_PD.nii.gz')); S = norm(gaussian_filter(s.get_fdata().astype(float), 0.8))
+idx = np.argwhere(binary_dilation(A > 0.05)); X = idx @ aff[:3, :3].T + aff[:3, 3]
+def sampled(T):
+    v = (move(T, X) - s.affine[:3, 3]) @ np.linalg.inv(s.affine[:3, :3]).T
+    inside = np.all((v > 2) & (v < np.array(S.shape) - 3), axis=1)   # the PD's field of view, with a margin
+    return map_coordinates(S, v.T, order=1, cval=0), inside
+def mi(T):
+    w, inside = sampled(T)
+    h, _, _ = np.histogram2d(np.clip(w[inside], 0, 0.999), np.clip(A[tuple(idx[inside].T)], 0, 0.999), bins=32, range=[[0, 1], [0, 1]])
+    p = h / h.sum(); H = lambda q: -(q[q > 0] * np.log(q[q > 0])).sum()
+    return H(p.sum(1)) + H(p.sum(0)) - H(p.ravel())
+def lncc(T):
+    w, inside = sampled(T)
+    I = np.zeros(A.shape); I[tuple(idx.T)] = w
+    f = lambda x: uniform_filter(x, 5)
+    mi_, mj = f(I), f(A); cross = f(I * A) - mi_ * mj; vi = f(I * I) - mi_ ** 2; vj = f(A * A) - mj ** 2
+    cc = cross ** 2 / (vi * vj + 1e-8)
+    return cc[tuple(idx[inside].T)].mean()
+for label, T in [('true placement (T1 result)', t1['atlasToScan']), ("PD's own result", pd['atlasToScan'])]:
+    print('%-28s MI %.3f   squared windowed NCC %.3f' % (label, mi(T), lncc(T)))
