@@ -68,7 +68,8 @@ enum Refinement {
     /// Loss `−S` and its gradient with respect to the 12 entries of `atlasToScan`
     /// (in ``Affine/rowMajor3x4`` order). `S` is the level's measure over the part of
     /// its mask inside the scan's field of view (``WorkingLevel/metric(atlasToScan:threads:)``),
-    /// or `measure` when given (tests hold the covered set fixed with it).
+    /// or `measure` when given (tests hold the covered set fixed with it; it must be of the
+    /// level's kind, since the warp samples only where that kind looks: ``WorkingLevel/spans(for:)``).
     static func lossAndGradient(level: WorkingLevel, atlasToScan: Affine, threads: Int,
                                 measure: (any PreparedSimilarity)? = nil) -> (Double, [Double]) {
         let r = lossGradientAndCurvature(level: level, atlasToScan: atlasToScan, threads: threads, measure: measure, curvature: false)
@@ -86,6 +87,8 @@ enum Refinement {
                                          curvature: Bool = true) -> (Double, [Double], [Double]?) {
         let grid = level.atlas.grid
         let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: atlasToScan)
+        precondition(measure.map { ($0 is PreparedLocalNCC) == (level.similarity == .lncc) } ?? true,
+                     "a measure of another kind than the level's: the warp's spans would not cover its windows")
         let w = level.sampler.warpWithGradient(onto: grid, voxelMap: map, spans: level.spans(for: level.similarity), threads: threads)
         let metric = measure ?? level.metric(atlasToScan: atlasToScan, threads: threads).measure
         func worldGradient(_ dS: [Float]) -> [Double] {

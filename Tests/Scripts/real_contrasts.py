@@ -3,11 +3,13 @@
 align them) registered to an atlas by `stnreg align`; the PD's result against the T1's (mean
 distance over the atlas brain), and two measures — 32-bin MI and squared windowed NCC (r = 2) at
 2 mm over the atlas mask inside the PD's field of view — at the true placement (the T1's result)
-and at the PD's own result. Not run by `swift test`; the images are not bundled (CC BY-NC):
+and at the PD's own result; the T1 resampled onto the PD's slab grid as a control (the slab's
+shape without the PD's contrast); with `--ants`, ANTs `Affine` (antspyx, its defaults) on both
+images, scored the same way. Not run by `swift test`; the images are not bundled (CC BY-NC):
 `chris_t1.nii.gz` and `chris_PD.nii.gz` of github.com/niivue/niivue-demo-images.
 
     python3 Tests/Scripts/real_contrasts.py --stnreg .build/release/stnreg --images DIR --work /tmp/real \\
-        [--atlas ../shared/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz] [--protocol P]
+        [--atlas ../shared/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz] [--protocol P] [--ants]
 """
 import argparse, json, os, subprocess
 import numpy as np, nibabel as nib
@@ -20,23 +22,50 @@ ap.add_argument('--images', required=True, help='folder holding chris_t1.nii.gz 
 ap.add_argument('--work', required=True)
 ap.add_argument('--atlas', default=os.path.join(here, '../../../shared/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz'))
 ap.add_argument('--protocol', default='brain-affine')
+ap.add_argument('--ants', action='store_true')
 args = ap.parse_args()
 os.makedirs(args.work, exist_ok=True)
 
-def align(name):
+def align(path, name):
     out = os.path.join(args.work, name)
-    subprocess.run([args.stnreg, 'align', os.path.join(args.images, name + '.nii.gz'), args.atlas, '-o', out, '-q',
-                    '--protocol', args.protocol], check=True, capture_output=True)
+    subprocess.run([args.stnreg, 'align', path, args.atlas, '-o', out, '-q', '--protocol', args.protocol],
+                   check=True, capture_output=True)
     return json.load(open(out + '_transform.json'))
 
-t1, pd = align('chris_t1'), align('chris_PD')
+def ants_affine(path):
+    import ants
+    r = ants.registration(ants.image_read(args.atlas), ants.image_read(path), type_of_transform='Affine')
+    tx = ants.read_transform(r['fwdtransforms'][0])
+    p = np.array([[0, 0, 0], [50, 0, 0], [0, 50, 0], [0, 0, 50]], float)
+    q = np.array([tx.apply_to_point((-x[0], -x[1], x[2])) for x in p]); q[:, :2] *= -1   # LPS ↔ RAS
+    m = np.eye(4); m[:3, :3] = (q[1:] - q[0]).T / 50; m[:3, 3] = q[0]
+    return m
+
+t1_path, pd_path = os.path.join(args.images, 'chris_t1.nii.gz'), os.path.join(args.images, 'chris_PD.nii.gz')
+t1, pd = align(t1_path, 'chris_t1'), align(pd_path, 'chris_PD')
+# The control: the T1 on the PD's slab grid (same field of view and voxels, T1 contrast).
+from nibabel.processing import resample_from_to
+p_img = nib.load(pd_path)
+slab = os.path.join(args.work, 't1_on_pd_grid.nii.gz')
+nib.save(nib.Nifti1Image(resample_from_to(nib.load(t1_path), (p_img.shape, p_img.affine), order=1).get_fdata().astype(np.float32),
+                         p_img.affine), slab)
+t1slab = align(slab, 't1_on_pd_grid')
 a = nib.load(args.atlas)
 A1 = a.get_fdata()
 pts = np.argwhere(A1 > np.percentile(A1[A1 > 0], 30))[::50]
 X1 = pts @ a.affine[:3, :3].T + a.affine[:3, 3]
 move = lambda T, X: X @ np.array(T)[:3, :3].T + np.array(T)[:3, 3]
-print('PD result vs T1 result: mean %.2f mm over the atlas brain; PD flags %s, T1 flags %s'
-      % (np.linalg.norm(move(pd['atlasToScan'], X1) - move(t1['atlasToScan'], X1), axis=1).mean(), pd['flags'], t1['flags']))
+dist = lambda T, R: np.linalg.norm(move(T, X1) - move(R, X1), axis=1).mean()
+truth = t1['atlasToScan']
+print('stnreg: PD result vs T1 result: mean %.2f mm over the atlas brain; PD flags %s, T1 flags %s'
+      % (dist(pd['atlasToScan'], truth), pd['flags'], t1['flags']))
+print('stnreg: T1 on the PD slab grid vs T1 result: mean %.2f mm' % dist(t1slab['atlasToScan'], truth))
+placements = [('true placement (T1 result)', truth), ("stnreg's PD result", pd['atlasToScan'])]
+if args.ants:
+    ants_t1, ants_pd = ants_affine(t1_path), ants_affine(pd_path)
+    print('ANTs: T1 result vs stnreg T1 result %.2f mm; ANTs PD result vs stnreg T1 result %.2f mm'
+          % (dist(ants_t1, truth), dist(ants_pd, truth)))
+    placements.append(("ANTs' PD result", ants_pd))
 
 # The measures at 2 mm (the atlas blurred and decimated, both normalised to the 1st/99th percentiles).
 def norm(x):
@@ -60,5 +89,5 @@ def lncc(T):
     mi_, mj = f(I), f(A); cross = f(I * A) - mi_ * mj; vi = f(I * I) - mi_ ** 2; vj = f(A * A) - mj ** 2
     cc = cross ** 2 / (vi * vj + 1e-8)
     return cc[tuple(idx[inside].T)].mean()
-for label, T in [('true placement (T1 result)', t1['atlasToScan']), ("PD's own result", pd['atlasToScan'])]:
+for label, T in placements:
     print('%-28s MI %.3f   squared windowed NCC %.3f' % (label, mi(T), lncc(T)))
