@@ -47,10 +47,7 @@ def align(scan, atlas, name):
 pts = np.argwhere(A > np.percentile(A[A > 0], 30))[::50]; X = pts @ img.affine[:3, :3].T + img.affine[:3, 3]
 move = lambda T, P: P @ np.array(T)[:3, :3].T + np.array(T)[:3, 3]
 dist = lambda T, R: np.linalg.norm(move(T, X) - move(R, X), axis=1).mean()
-truth = None
-t1 = os.path.join(args.images, 'chris_t1.nii.gz')
-if os.path.exists(t1):
-    truth = align(t1, args.atlas, 'chris_t1_plain')[0]['atlasToScan']
+truth = None   # chris_t1's registration to the plain atlas (the first one below)
 warped = {'plain': [], 'shell': []}
 for name in ['chris_t1', 'chris_PD', 'reg_T2w', 'reg_dwi', 'reg_fmri']:
     path = os.path.join(args.images, name + '.nii.gz')
@@ -59,9 +56,13 @@ for name in ['chris_t1', 'chris_PD', 'reg_T2w', 'reg_dwi', 'reg_fmri']:
     for label, atlas in (('plain', args.atlas), ('shell', shelled)):
         r, w = align(path, atlas, '%s_%s' % (name, label))
         warped[label].append((name, w))
+        if name == 'chris_t1' and label == 'plain':
+            truth = r['atlasToScan']
         scale = ' '.join('%.3f' % s for s in r['decomposition']['scale'])
-        far = '' if truth is None or name == 'chris_t1' and label == 'plain' else ', %.2f mm from chris_t1 on the plain atlas' % dist(r['atlasToScan'], truth)
-        print('%-9s %-5s scale %s, flags %s%s' % (name, label, scale, ','.join(r['flags']) or 'none', far if name.startswith('chris') else ''))
+        known = name.startswith('chris') and truth is not None and r['atlasToScan'] is not truth
+        far = ', %.2f mm from chris_t1 on the plain atlas' % dist(r['atlasToScan'], truth) if known else ''
+        # `flags` holds the failure flags and the notes alike (the CLI prints them apart).
+        print('%-9s %-5s scale %s, flags and notes %s%s' % (name, label, scale, ','.join(r['flags']) or 'none', far))
 if args.overlays:
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     centre = [s // 2 for s in A.shape]
@@ -93,5 +94,5 @@ if truth is not None and os.path.exists(pd):
         path = os.path.join(args.work, 'chris_PD_true_brain_grown%d.nii.gz' % grow)
         nib.save(nib.Nifti1Image(S * m, s.affine, s.header), path)
         r, _ = align(path, args.atlas, 'chris_PD_true_brain_grown%d' % grow)
-        print('chris_PD masked by its true brain grown by %d mm: %.2f mm from chris_t1, flags %s'
+        print('chris_PD masked by its true brain grown by %d mm: %.2f mm from chris_t1, flags and notes %s'
               % (grow, dist(r['atlasToScan'], truth), ','.join(r['flags']) or 'none'))
