@@ -154,6 +154,7 @@ extension RegistrationProtocol.ContrastSettings {
         .choice("crossContrastSimilarity", \.crossContrastSimilarity),
         .choice("searchSimilarity", \.searchSimilarity, optional: true),
         .choice("translationSearchFeatures", \.translationSearchFeatures, optional: true),
+        .choice("headShell", \.headShell, optional: true),
     ]
     static let unread = Self(sameContrastMinLinearity: 0, crossContrastSimilarity: .ncc)
 }

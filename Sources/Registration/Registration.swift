@@ -171,7 +171,7 @@ public enum Registration {
             contrast?.crossContrastRetry = .init(similarity: retry.refined.levels.first?.similarityMeasure ?? probe.path.settings.similarity,
                                                  sameContrastCheckedSimilarity: refined.similarity,
                                                  retryCheckedSimilarity: retry.refined.similarity, kept: better)
-            if better { refined = retry.refined; start = retry.start; searchWinner = retry.searchWinner; kept = (retry.initialisation, probe.path) }
+            if better { refined = retry.refined; start = retry.start; searchWinner = retry.searchWinner; kept = (retry.initialisation, retry.path) }
         }
         let flags = check(kept.path, refined, prediction: prediction, mode: mode, usedFallback: usedFallback,
                           retriedCrossContrast: contrast?.crossContrastRetry != nil)

@@ -159,6 +159,15 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var searchSimilarity: SimilarityKind = .mi
         /// The translation search's features on the cross-contrast path (optional key; default `both`).
         public var translationSearchFeatures: TranslationSearchFeatures = .both
+        /// Whether a skull-stripped atlas gets a synthetic head for a scan with skull on the
+        /// cross-contrast path (optional key; default `auto`; ``HeadShellMode``).
+        public var headShell: HeadShellMode = .auto
+    }
+
+    /// `contrast.headShell`: `auto` decides from the images (``Registration/HeadShellDecision``);
+    /// `off` never uses the shell.
+    public enum HeadShellMode: String, Sendable, Codable, CaseIterable {
+        case auto, off
     }
 
     /// Limits for the quality flags.

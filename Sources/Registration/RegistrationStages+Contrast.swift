@@ -29,6 +29,20 @@ extension Registration {
         /// absent member). Records written before it existed lack the key and decode to nil; a
         /// log's hashes are over its stored lines, so old logs verify unchanged.
         public var crossContrastRetry: CrossContrastRetry? = nil
+        /// Whether the cross-contrast path registers its searches and coarsest level against the
+        /// atlas with a synthetic head (``HeadShell``), and the figures that decided it (nil when
+        /// the protocol's `contrast.headShell` is `off`; absent from older records).
+        public var headShell: HeadShellDecision? = nil
+    }
+
+    /// Whether the atlas looks skull-stripped (``HeadShell``).
+    public struct HeadShellDecision: Sendable, Codable, Equatable {
+        /// The atlas's filled foreground on the search level, in litres.
+        public var atlasForegroundLitres: Double
+        /// True when that is below the limit of a brain: the cross-contrast path (taken or
+        /// retried) then searches and refines its coarsest level against the atlas with the
+        /// shell; finer levels and the check use the plain atlas.
+        public var applies: Bool
     }
 
     /// The cross-contrast retry of a same-contrast result that failed its check.
@@ -78,6 +92,19 @@ extension Registration {
         var decision: ContrastDecision
         var path: Prepared
         var initialisation: Affine
+        /// True once `path` and `initialisation` are the head shell's.
+        var shelled = false
+
+        /// The probe with the head shell's cross-contrast path (``Prepared/withHeadShell()``) and
+        /// its own initialisation (the FFT translation search against the shelled atlas).
+        func withHeadShell() -> ContrastProbe {
+            guard !shelled else { return self }
+            var p = self
+            p.path = path.withHeadShell()
+            p.initialisation = initialise(p.path)
+            p.shelled = true
+            return p
+        }
     }
 
     /// Decides from the images whether the scan's contrast is the atlas's (nil when the protocol
@@ -85,7 +112,10 @@ extension Registration {
     /// (one refined candidate; skipped in mode `never`) find a start whatever the contrast; there,
     /// over the atlas's tissue (normalised intensity above ``contrastTissueThreshold``: over the
     /// whole mask the brain-against-background edge makes every contrast correlate), the
-    /// linearity NCC / η says whether the intensities relate positively and linearly.
+    /// linearity NCC / η says whether the intensities relate positively and linearly. With
+    /// `contrast.headShell` `auto` it also decides whether the cross-contrast path uses the head
+    /// shell (``HeadShell``); when the scan is of another contrast and it does, the probe's path
+    /// and initialisation returned are the shell's (the decision's start was the plain path's).
     static func probeContrast(_ s: Prepared, mode: RotationSearchMode, progress: (@Sendable (String) -> Void)?) throws -> ContrastProbe? {
         guard let c = s.settings.contrast else { return nil }
         let cross = s.crossContrast(c)
@@ -105,14 +135,28 @@ extension Registration {
         let figures = String(format: "NCC %.2f, correlation ratio %.2f, linearity %.2f", ncc, eta, linearity)
         progress?(same ? "same contrast as the atlas (\(figures))"
             : "another contrast than the atlas (\(figures)): \(c.crossContrastSimilarity.rawValue) on every level")
-        let decision = ContrastDecision(startNCC: ncc, correlationRatio: eta, linearity: linearity, sameContrast: same,
+        var decision = ContrastDecision(startNCC: ncc, correlationRatio: eta, linearity: linearity, sameContrast: same,
                                         crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
-        return ContrastProbe(decision: decision, path: cross, initialisation: ini)
+        // A skull-stripped atlas: the cross-contrast path's coarse stages
+        // against the atlas with a head (built only when that path runs: now, or at a retry).
+        if c.headShell == .auto { decision.headShell = HeadShell.decide(atlas: level.atlas) }
+        let probe = ContrastProbe(decision: decision, path: cross, initialisation: ini)
+        guard !same, let shell = decision.headShell, shell.applies else { return probe }
+        progress?(headShellLine(shell, cross))
+        return probe.withHeadShell()
+    }
+
+    /// The progress line of a cross-contrast path that uses the head shell.
+    static func headShellLine(_ shell: HeadShellDecision, _ path: Prepared) -> String {
+        String(format: "head shell (the atlas looks skull-stripped: foreground %.1f L): ", shell.atlasForegroundLitres)
+            + "the searches and the \(formatMM(path.settings.levels[0].spacingMM)) mm level run against the atlas with a synthetic head"
     }
 
     /// A whole second attempt on the cross-contrast path, after a same-contrast result failed
     /// its check (``crossContrastRetry(_:prediction:mode:refine:timings:progress:)``).
     struct Retry {
+        /// The cross-contrast path the retry ran on (with the head shell when it applies).
+        var path: Prepared
         var refined: Refined
         var initialisation: Affine
         var searchWinner: SearchWinner?
@@ -129,6 +173,9 @@ extension Registration {
     static func crossContrastRetry(_ probe: ContrastProbe, prediction: PredictionStage?, mode: RotationSearchMode,
                                    refine enabled: Bool, timings: inout [String: Double],
                                    progress: (@Sendable (String) -> Void)?) -> Retry {
+        let shell = probe.decision.headShell.flatMap { $0.applies ? $0 : nil }
+        if let shell { progress?(headShellLine(shell, probe.path)) }
+        let probe = shell != nil ? probe.withHeadShell() : probe
         let path = probe.path
         var winner: SearchWinner?
         if mode != .never {   // `fallback` too: the check failed
@@ -139,7 +186,7 @@ extension Registration {
         progress?("check failed on the same-contrast path; retrying on \(kind.rawValue) on every level"
             + (winner.map { " (rotation search: \($0.candidatesTried) candidates)" } ?? ""))
         let refined = Stopwatch.time("refine", into: &timings) { refine(path, from: start, enabled: enabled, progress: progress) }
-        return Retry(refined: refined, initialisation: probe.initialisation, searchWinner: winner, start: start)
+        return Retry(path: path, refined: refined, initialisation: probe.initialisation, searchWinner: winner, start: start)
     }
 
     /// True when `a` is the better checked result: it passes the check where `b` fails, or both

@@ -39,6 +39,17 @@ extension Registration {
             p.pyramid = pyramid.optimising(c.crossContrastSimilarity, threads: threads)
             return p
         }
+
+        /// This path with the search level and the coarsest refinement level against the
+        /// normalised atlas with a synthetic head (``HeadShell``); the finer levels unchanged.
+        func withHeadShell() -> Prepared {
+            let shell = HeadShell.build(atlas: normalised.atlas, threads: threads)
+            var p = self
+            for s in Set([searchSpacingMM, settings.levels[0].spacingMM]).sorted() {
+                p.pyramid = p.pyramid.replacing(s, with: HeadShell.level(shell, replacing: pyramid[s], threads: threads))
+            }
+            return p
+        }
     }
 
     /// Stage 4 — the network's prediction.

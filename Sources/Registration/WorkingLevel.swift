@@ -39,7 +39,14 @@ struct WorkingLevel: Sendable {
 
     init(spacingMM: Double, atlas: Volume, mask: [Float], scan: Volume, scanFieldOfView: Grid? = nil,
          similarity: SimilarityKind = .ncc, lnccRadius: Int = 2, threads: Int = 1, scanMask: Volume? = nil) {
-        self.scanMaskSampler = scanMask.map(TrilinearSampler.init)
+        self.init(spacingMM: spacingMM, atlas: atlas, mask: mask, scan: scan, scanFieldOfView: scanFieldOfView,
+                  similarity: similarity, lnccRadius: lnccRadius, threads: threads,
+                  scanMaskSampler: scanMask.map(TrilinearSampler.init))
+    }
+
+    private init(spacingMM: Double, atlas: Volume, mask: [Float], scan: Volume, scanFieldOfView: Grid?,
+                 similarity: SimilarityKind, lnccRadius: Int, threads: Int, scanMaskSampler: TrilinearSampler?) {
+        self.scanMaskSampler = scanMaskSampler
         self.spacingMM = spacingMM
         self.atlas = atlas
         self.mask = mask
@@ -68,6 +75,13 @@ struct WorkingLevel: Sendable {
         case .mi: return mi
         case .lncc: return LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
         }
+    }
+
+    /// The same level (scan, measure, scan-side cost mask) against another atlas image and mask
+    /// on a grid of its own (``HeadShell``).
+    func replacingAtlas(_ atlas: Volume, mask: [Float], threads: Int) -> WorkingLevel {
+        WorkingLevel(spacingMM: spacingMM, atlas: atlas, mask: mask, scan: scan, scanFieldOfView: scanFieldOfView,
+                     similarity: similarity, lnccRadius: lnccRadius, threads: threads, scanMaskSampler: scanMaskSampler)
     }
 
     /// The same level optimising `kind` (e.g. MI for a scan of another contrast than the atlas).
@@ -219,6 +233,13 @@ struct Pyramid {
         return p
     }
 
+    /// The pyramid with the level at `spacing` replaced (``HeadShell``).
+    func replacing(_ spacing: Double, with level: WorkingLevel) -> Pyramid {
+        var p = self
+        p.levels[spacing] = level
+        return p
+    }
+
     /// World bounding box (mm) of the atlas foreground, grown by 10 mm.
     static func foregroundBox(_ v: Volume, threads: Int = 1) -> (min: SIMD3<Double>, max: SIMD3<Double>) {
         ImagePreparation.foregroundBox(v, threshold: foregroundThreshold, marginMM: 10, threads: threads)
@@ -227,7 +248,12 @@ struct Pyramid {
     /// An isotropic RAS grid over the intersection of `grid`'s box and `box`.
     static func croppedIsotropicGrid(_ grid: Grid, box: (min: SIMD3<Double>, max: SIMD3<Double>), spacingMM s: Double) -> Grid {
         let full = grid.worldBoundingBox
-        let lo = pointwiseMax(full.min, box.min), hi = pointwiseMin(full.max, box.max)
+        return isotropicGrid(box: (pointwiseMax(full.min, box.min), pointwiseMin(full.max, box.max)), spacingMM: s)
+    }
+
+    /// An isotropic RAS grid of spacing `s` centred on `box`, its voxel centres spanning it to within a voxel.
+    static func isotropicGrid(box: (min: SIMD3<Double>, max: SIMD3<Double>), spacingMM s: Double) -> Grid {
+        let lo = box.min, hi = box.max
         let extent = pointwiseMax(hi - lo, .zero)
         let n = SIMD3<Int>(Int((extent.x / s).rounded(.down)) + 1,
                            Int((extent.y / s).rounded(.down)) + 1,

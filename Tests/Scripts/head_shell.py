@@ -9,7 +9,13 @@ of the result and, where the truth is known (`chris_PD`, same session as `chris_
 distance over the atlas brain from the T1's registration to the plain atlas. With `--overlays`,
 writes a PNG per atlas (the atlas brain's outline over each warped scan).
 
-    python3 Tests/Scripts/head_shell.py --stnreg .build/release/stnreg --images DIR --work DIR [--overlays]
+    python3 Tests/Scripts/head_shell.py --stnreg .build/release/stnreg --images DIR --work DIR [--overlays] [--product-shell-off]
+
+Since session 8 the default itself uses a head shell (`contrast.headShell`: the product's own, on
+the cross-contrast path's searches and coarsest level only), so the "plain" arm here is the
+default with it and the "shell" arm adds this script's shell on every level; `--product-shell-off`
+runs both arms with `headShell: off` (a protocol copy in WORK), which reproduces the session-7
+figures.
 
 DIR holds images of github.com/niivue/niivue-demo-images (CC BY-NC, not bundled):
 chris_t1, chris_PD, and register/T2w, register/dwi, register/fmri saved as reg_T2w, reg_dwi,
@@ -26,8 +32,19 @@ ap.add_argument('--images', required=True)
 ap.add_argument('--work', required=True)
 ap.add_argument('--atlas', default=os.path.join(here, '../../../shared/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz'))
 ap.add_argument('--overlays', action='store_true')
+ap.add_argument('--product-shell-off', action='store_true')
 args = ap.parse_args()
 os.makedirs(args.work, exist_ok=True)
+protocol = []
+if args.product_shell_off:
+    shipped = os.path.join(here, '../../Protocols')
+    p = json.load(open(os.path.join(shipped, 'brain-affine.json')))
+    p['contrast']['headShell'] = 'off'
+    json.dump(p, open(os.path.join(args.work, 'brain-affine-shell-off.json'), 'w'), indent=2)
+    model = os.path.join(args.work, p['network']['model'])
+    if not os.path.exists(model):
+        os.symlink(os.path.abspath(os.path.join(shipped, p['network']['model'])), model)
+    protocol = ['--protocol', os.path.join(args.work, 'brain-affine-shell-off.json')]
 
 img = nib.load(args.atlas); A = img.get_fdata().astype(np.float32); zooms = np.array(img.header.get_zooms()[:3])
 hi = np.percentile(A[A > 0], 99)
@@ -41,7 +58,7 @@ nib.save(nib.Nifti1Image(np.where(brain, A, shell).astype(np.float32), img.affin
 
 def align(scan, atlas, name):
     out = os.path.join(args.work, name)
-    subprocess.run([args.stnreg, 'align', scan, atlas, '-o', out, '-q'], check=True, capture_output=True)
+    subprocess.run([args.stnreg, 'align', scan, atlas, '-o', out, '-q'] + protocol, check=True, capture_output=True)
     return json.load(open(out + '_transform.json')), out + '_warped.nii.gz'
 
 pts = np.argwhere(A > np.percentile(A[A > 0], 30))[::50]; X = pts @ img.affine[:3, :3].T + img.affine[:3, 3]

@@ -1,0 +1,123 @@
+import Foundation
+import NIfTIIO
+@testable import Registration
+import Sampling
+import Testing
+import TestSupport
+import VolumeCore
+
+/// ``HeadShell``: when it applies, what it builds, and what it does for a scan with skull of
+/// another contrast against a skull-stripped atlas.
+struct HeadShellTests {
+    /// Concentric spheres about the grid's centre: `values[n]` out to `radiiMM[n]`, 0 beyond.
+    static func spheres(_ radiiMM: [Double], _ values: [Float], spacingMM: Double = 3, sizeMM: Double = 240) -> Volume {
+        let n = Int(sizeMM / spacingMM)
+        let grid = Grid(dims: SIMD3(n, n, n), spacingMM: SIMD3(repeating: spacingMM),
+                        origin: SIMD3(repeating: -Double(n - 1) * spacingMM / 2))
+        var v = Volume(grid: grid)
+        for k in 0..<n { for j in 0..<n { for i in 0..<n {
+            let r = length(grid.voxelToWorld.apply(SIMD3(Double(i), Double(j), Double(k))))
+            if let layer = radiiMM.firstIndex(where: { r <= $0 }) { v.voxels[grid.index(i, j, k)] = values[layer] }
+        } } }
+        return v
+    }
+
+    /// A 70 mm sphere is 1.44 L (a brain); with a dark 6 mm skull and a bright 6 mm scalp it is a
+    /// 2.31 L head — the dark skull counts, being enclosed. 1 L = 1e6 mm³; a 3 mm voxel's partial
+    /// volume at the surface makes the figures good to a few percent. The shell applies to an
+    /// atlas below 2.6 L, not to a head of 3.26 L.
+    @Test func appliesToABrainOnlyAtlas() {
+        let brain = Self.spheres([70], [0.8]), head = Self.spheres([70, 76, 82], [0.8, 0.01, 0.6])
+        #expect(abs(HeadShell.filledForegroundLitres(brain) - 1.437) < 0.05)
+        #expect(abs(HeadShell.filledForegroundLitres(head) - 2.310) < 0.08)
+        #expect(HeadShell.decide(atlas: brain).applies)
+        let bigHead = Self.spheres([78, 84, 92], [0.8, 0.01, 0.6])
+        #expect(abs(HeadShell.filledForegroundLitres(bigHead) - 3.262) < 0.1)
+        #expect(!HeadShell.decide(atlas: bigHead).applies)
+    }
+
+    /// The layers by distance from the brain, the brain itself unchanged, and the head mask, read
+    /// along a ray from the centre. Distances are taken from the brain's edge on that ray (the last
+    /// voxel of the brain's 0.7 at or above half of it), which the 2 mm grid places within a voxel.
+    /// Tolerances: the 1 mm blur leaks exp-tail weight across a layer's edge; 1.5 mm (1.5 σ)
+    /// from the nearest edge that is at most 0.067 of the step (0.6 to the bright scalp: 0.04).
+    @Test func buildsTheLayersAroundTheBrain() throws {
+        let brain = Self.spheres([60], [0.7], spacingMM: 1.5, sizeMM: 180)
+        let (atlas, head) = HeadShell.build(atlas: brain, threads: 2)
+        #expect(atlas.grid.spacingMM == SIMD3(repeating: HeadShell.buildSpacingMM))
+        #expect(atlas.grid == head.grid)
+        let c = atlas.grid.worldToVoxel.apply(.zero)
+        let j = Int(c.y.rounded()), k = Int(c.z.rounded())
+        let ray = (Int(c.x.rounded())..<atlas.dims.x).map { i in
+            (r: atlas.grid.voxelToWorld.apply(SIMD3(Double(i), Double(j), Double(k))).x, value: atlas[i, j, k], head: head[i, j, k])
+        }
+        let edge = try #require(ray.prefix(while: { $0.value >= 0.35 }).last).r
+        #expect(abs(edge - 60) <= 2)
+        for (r, value, inHead) in ray {
+            let d = r - edge
+            if d < -4 { #expect(abs(value - 0.7) < 1e-3, "brain at \(r) mm: \(value)") }
+            if abs(d - 4.5) <= 1 { #expect(value < 0.02 + 0.04, "skull at \(r) mm: \(value)") }
+            if abs(d - 10) <= 1.5 { #expect(abs(value - 0.6) < 0.04, "scalp at \(r) mm: \(value)") }
+            if d > 13 + 4 { #expect(value < 1e-3, "outside at \(r) mm: \(value)") }
+            if d < 12 { #expect(inHead == 1) }
+            if d > 14 { #expect(inHead == 0) }
+        }
+    }
+
+    /// A T2-like rendering of the MNI152 (CSF bright, white matter dark) given a head of its own
+    /// — 3 mm bright CSF, a 5 mm dark skull, a 5 mm mid-grey scalp (other widths and intensities
+    /// than the shell's) — moved by a known affine and registered to the skull-stripped MNI152 T1.
+    /// The head shell must apply and its result must be within 1.5 mm of the truth (mean over the
+    /// atlas brain; the plain atlas's figure is printed, and must be worse: without the shell the
+    /// coarse stages fit the atlas brain to the head).
+    @Test func registersAT2WithSkullToASkullStrippedAtlas() throws {
+        let (atlas, t2) = try CrossContrastPipelineTests.t2Rendering()
+        let brain = DistanceTransform.fillingHoles(atlas.voxels.map { $0 > 0 }, grid: atlas.grid)
+        let d = DistanceTransform.euclidean(brain, grid: atlas.grid)
+        var withHead = t2
+        for n in d.indices where !brain[n] {
+            withHead.voxels[n] = d[n] <= 3 ? 90 : d[n] <= 8 ? 5 : d[n] <= 13 ? 55 : 0
+        }
+        let centre = ImagePreparation.centreOfMass(atlas)!
+        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(4, -6, 5), rotationDegrees: SIMD3(8, -5, 6),
+                                                               scale: SIMD3(1.03, 0.98, 1.02)).affine * Affine.translation(-centre)
+        // The scan's grid grown by 16 mm on every side, so its head is not cut off.
+        let g = atlas.grid
+        let grid = Grid(dims: g.dims &+ 16, voxelToWorld: g.voxelToWorld * Affine.translation(SIMD3(repeating: -8)))
+        let scan = resample(withHead, onto: grid, atlasToScan: try #require(truth.inverse))
+        let p = try CrossContrastPipelineTests.shippedProtocol()
+        let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
+        let contrast = try #require(r.contrast)
+        let shell = try #require(contrast.headShell)
+        #expect(shell.applies, "atlas \(shell.atlasForegroundLitres) L")
+        let err = CrossContrastPipelineTests.meanError(r.atlasToScan, truth, atlas: atlas)
+        var off = p
+        off.contrast?.headShell = .off
+        let r2 = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: off, threads: 2))
+        #expect(r2.contrast?.headShell == nil)
+        let err2 = CrossContrastPipelineTests.meanError(r2.atlasToScan, truth, atlas: atlas)
+        print("head shell: \(err) mm (same contrast: \(contrast.sameContrast)); without: \(err2) mm")
+        #expect(err < 1.5, "mean error \(err) mm")
+        #expect(err2 > err, "without the shell \(err2) mm, with it \(err) mm")
+    }
+}
+
+extension HeadShellTests {
+    /// `contrast.headShell` reads `auto` (also when absent) and `off`; anything else is an error
+    /// naming the key.
+    @Test func theProtocolKeyReadsAndRefusesOtherValues() throws {
+        func parse(_ value: String?) throws -> RegistrationProtocol {
+            let data = try Data(contentsOf: URL(fileURLWithPath: protocolsFolder + "/brain-affine.json"))
+            var obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            var c = obj["contrast"] as! [String: Any]
+            c["headShell"] = value
+            obj["contrast"] = c
+            return try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
+        }
+        #expect(try parse(nil).contrast?.headShell == .auto)
+        #expect(try parse("auto").contrast?.headShell == .auto)
+        #expect(try parse("off").contrast?.headShell == .off)
+        let e = #expect(throws: ProtocolError.self) { try parse("always") }
+        #expect(e?.key == "contrast.headShell", "\(String(describing: e))")
+    }
+}
