@@ -16,8 +16,10 @@ import VolumeCore
 /// 0–2 mm "CSF" 0.10, 2–7 mm "skull" 0.02, 7–13 mm "scalp" 0.60, in normalised intensities (the
 /// atlas's high percentile is 1), blurred by 1 mm.
 ///
-/// When (``decide(atlas:)``): the atlas's filled foreground on the search level is below
-/// ``maxAtlasLitres`` (a brain, not a head), and only on the cross-contrast path (a T1 scan with
+/// When (``decide(atlas:coverage:)``): the atlas's filled foreground on the search level is below
+/// ``maxAtlasLitres`` (a brain, not a head), the scan's field of view covers at least
+/// ``minCoverage`` of the atlas mask at the probe's start (not a thin slab), and only on the
+/// cross-contrast path (a T1 scan with
 /// skull already registers to a skull-stripped T1 atlas). Whether the scan has skull is not
 /// asked: for a skull-stripped scan the shell faces the scan's empty background, which mutual
 /// information takes as one more intensity pairing; measured on the contrast benchmark, stripped
@@ -46,10 +48,18 @@ enum HeadShell {
         return Double(filled.reduce(0) { $0 + ($1 ? 1 : 0) }) * s.x * s.y * s.z / 1e6
     }
 
-    /// Whether the shell applies, from the search level's atlas.
-    static func decide(atlas: Volume) -> Registration.HeadShellDecision {
+    /// The least fraction of the atlas mask the scan's field of view must cover at the probe's
+    /// start for the shell to apply. A thinner slab shows a band of the head, whose height the
+    /// shell's rings cannot tell: nibabel's 53 mm EPI slab (coverage 0.43) went from 3.2 to
+    /// 7.4 mm from ANTs' result with the shell, with an extreme shear. Real scans it helps or
+    /// leaves alone cover 0.82 (a b0) to 0.92 (an fMRI reference); slabs of 120–130 mm 0.85–0.89.
+    static let minCoverage = 0.6
+
+    /// Whether the shell applies, from the search level's atlas and the scan's coverage of it.
+    static func decide(atlas: Volume, coverage: Double) -> Registration.HeadShellDecision {
         let litres = filledForegroundLitres(atlas)
-        return .init(atlasForegroundLitres: litres, applies: litres < maxAtlasLitres)
+        return .init(atlasForegroundLitres: litres, scanCoverage: coverage,
+                     applies: litres < maxAtlasLitres && coverage >= minCoverage)
     }
 
     /// The normalised atlas with the shell, on a 2 mm grid over its foreground box and the margin,

@@ -39,9 +39,13 @@ extension Registration {
     public struct HeadShellDecision: Sendable, Codable, Equatable {
         /// The atlas's filled foreground on the search level, in litres.
         public var atlasForegroundLitres: Double
-        /// True when that is below the limit of a brain: the cross-contrast path (taken or
-        /// retried) then searches and refines its coarsest level against the atlas with the
-        /// shell; finer levels and the check use the plain atlas.
+        /// The fraction of the atlas mask (search level) inside the scan's field of view at the
+        /// probe's start (absent in records written before it).
+        public var scanCoverage: Double?
+        /// True when the atlas's foreground is below the limit of a brain and the scan covers at
+        /// least the limit's fraction of it: the cross-contrast path (taken or retried) then
+        /// searches and refines its coarsest level against the atlas with the shell; finer
+        /// levels and the check use the plain atlas.
         public var applies: Bool
     }
 
@@ -139,7 +143,10 @@ extension Registration {
                                         crossContrastSimilarity: same ? nil : c.crossContrastSimilarity)
         // A skull-stripped atlas: the cross-contrast path's coarse stages
         // against the atlas with a head (built only when that path runs: now, or at a retry).
-        if c.headShell == .auto { decision.headShell = HeadShell.decide(atlas: level.atlas) }
+        if c.headShell == .auto {
+            decision.headShell = HeadShell.decide(atlas: level.atlas,
+                                                  coverage: level.coveredMask(atlasToScan: start, marginMM: 0).coverage)
+        }
         let probe = ContrastProbe(decision: decision, path: cross, initialisation: ini)
         guard !same, let shell = decision.headShell, shell.applies else { return probe }
         progress?(headShellLine(shell, cross))
@@ -175,7 +182,7 @@ extension Registration {
                                    progress: (@Sendable (String) -> Void)?) -> Retry {
         let shell = probe.decision.headShell.flatMap { $0.applies ? $0 : nil }
         if let shell { progress?(headShellLine(shell, probe.path)) }
-        let probe = shell != nil ? probe.withHeadShell() : probe
+        let probe = shell != nil ? Stopwatch.time("contrast", into: &timings) { probe.withHeadShell() } : probe
         let path = probe.path
         var winner: SearchWinner?
         if mode != .never {   // `fallback` too: the check failed

@@ -25,15 +25,17 @@ struct HeadShellTests {
     /// A 70 mm sphere is 1.44 L (a brain); with a dark 6 mm skull and a bright 6 mm scalp it is a
     /// 2.31 L head — the dark skull counts, being enclosed. 1 L = 1e6 mm³; a 3 mm voxel's partial
     /// volume at the surface makes the figures good to a few percent. The shell applies to an
-    /// atlas below 2.6 L, not to a head of 3.26 L.
+    /// atlas below 2.6 L, not to a head of 3.26 L, and not to a scan covering under 0.6 of it.
     @Test func appliesToABrainOnlyAtlas() {
         let brain = Self.spheres([70], [0.8]), head = Self.spheres([70, 76, 82], [0.8, 0.01, 0.6])
         #expect(abs(HeadShell.filledForegroundLitres(brain) - 1.437) < 0.05)
         #expect(abs(HeadShell.filledForegroundLitres(head) - 2.310) < 0.08)
-        #expect(HeadShell.decide(atlas: brain).applies)
+        #expect(HeadShell.decide(atlas: brain, coverage: 1).applies)
+        #expect(HeadShell.decide(atlas: brain, coverage: 0.6).applies)
+        #expect(!HeadShell.decide(atlas: brain, coverage: 0.59).applies, "a thin slab")
         let bigHead = Self.spheres([78, 84, 92], [0.8, 0.01, 0.6])
         #expect(abs(HeadShell.filledForegroundLitres(bigHead) - 3.262) < 0.1)
-        #expect(!HeadShell.decide(atlas: bigHead).applies)
+        #expect(!HeadShell.decide(atlas: bigHead, coverage: 1).applies)
     }
 
     /// The layers by distance from the brain, the brain itself unchanged, and the head mask, read

@@ -58,7 +58,7 @@ struct AuditRecordPayloadTests {
         #expect(Self.paths(r).subtracting(old) == Set(["protocol.limits.checkMeasure", "contrast.correlationRatio", "contrast.linearity",
                                                        "contrast.crossContrastRetry", "levels[].evaluations", "levels[].stopReason",
                                                        "contrast.headShell", "contrast.headShell.applies",
-                                                       "contrast.headShell.atlasForegroundLitres"])
+                                                       "contrast.headShell.atlasForegroundLitres", "contrast.headShell.scanCoverage"])
             .union(newTimers))
         #expect(r["contrast"]?["crossContrastRetry"] == .null)
 
