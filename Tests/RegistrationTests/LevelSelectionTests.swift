@@ -22,8 +22,14 @@ struct LevelSelectionTests {
         r = Registration.levels(levels([6, 3, 2, 1.5]), scan: grid(SIMD3(1, 1, 5)), atlas: grid(SIMD3(repeating: 1)))
         #expect(r.kept.map(\.spacingMM) == [6, 3, 2, 1.5])
         #expect(abs(Registration.coarserVoxelMM(scan: grid(SIMD3(1, 1, 5)), atlas: grid(.one)) - pow(5.0, 1.0 / 3)) < Tolerance.float64FewOperations)
-        // The coarsest level is always kept.
-        r = Registration.levels(levels([4, 2]), scan: grid(SIMD3(repeating: 8)), atlas: grid(SIMD3(repeating: 8)))
+        // The two coarsest levels are always kept (the first alone is only a coarse global fit).
+        r = Registration.levels(levels([6, 3, 2]), scan: grid(SIMD3(repeating: 8)), atlas: grid(SIMD3(repeating: 8)))
+        #expect(r.kept.map(\.spacingMM) == [6, 3])
+        #expect(r.skipped.map(\.spacingMM) == [2])
+        // A 4 × 4 × 5 mm b0 (4.31 mm, limit 3.45 mm): 3 mm stays as the second level.
+        r = Registration.levels(levels([6, 3, 2]), scan: grid(SIMD3(4, 4, 5)), atlas: grid(SIMD3(repeating: 1)))
+        #expect(r.kept.map(\.spacingMM) == [6, 3])
+        r = Registration.levels(levels([4]), scan: grid(SIMD3(repeating: 8)), atlas: grid(SIMD3(repeating: 8)))
         #expect(r.kept.map(\.spacingMM) == [4])
     }
 
