@@ -123,3 +123,35 @@ extension HeadShellTests {
         #expect(e?.key == "contrast.headShell", "\(String(describing: e))")
     }
 }
+
+extension HeadShellTests {
+    /// The shelled level keeps what the plain level's mask leaves out of the atlas foreground (an
+    /// atlas cost-function mask's exclusion, here a 12 mm cube inside the brain), covers the
+    /// shell, and keeps the plain level's scan.
+    @Test func theShelledLevelKeepsTheAtlasMasksExclusions() throws {
+        let brain = Self.spheres([60], [0.7], spacingMM: 3, sizeMM: 180)
+        var mask = ImagePreparation.mask(brain, threshold: Pyramid.foregroundThreshold, dilation: 1)
+        let g = brain.grid
+        func index(_ x: SIMD3<Double>) -> Int {
+            let p = g.worldToVoxel.apply(x)
+            return g.index(Int(p.x.rounded()), Int(p.y.rounded()), Int(p.z.rounded()))
+        }
+        for k in 0..<g.dims.z { for j in 0..<g.dims.y { for i in 0..<g.dims.x {
+            let x = g.voxelToWorld.apply(SIMD3(Double(i), Double(j), Double(k)))
+            if abs(x.x - 20) <= 6 && abs(x.y) <= 6 && abs(x.z) <= 6 { mask[g.index(i, j, k)] = 0 }
+        } } }
+        #expect(mask[index(SIMD3(20, 0, 0))] == 0 && mask[index(SIMD3(-20, 0, 0))] == 1)
+        let plain = WorkingLevel(spacingMM: 3, atlas: brain, mask: mask, scan: brain, similarity: .mi, threads: 2)
+        let shelled = HeadShell.level(HeadShell.build(atlas: brain, threads: 2), replacing: plain, threads: 2)
+        #expect(shelled.spacingMM == 3 && shelled.similarity == .mi && shelled.scan.voxels == plain.scan.voxels)
+        let h = shelled.atlas.grid
+        func maskAt(_ x: SIMD3<Double>) -> Float {
+            let p = h.worldToVoxel.apply(x)
+            return shelled.mask[h.index(Int(p.x.rounded()), Int(p.y.rounded()), Int(p.z.rounded()))]
+        }
+        #expect(maskAt(SIMD3(20, 0, 0)) == 0, "the exclusion")
+        #expect(maskAt(SIMD3(-20, 0, 0)) == 1, "the brain")
+        #expect(maskAt(SIMD3(70, 0, 0)) == 1 && maskAt(SIMD3(0, -70, 0)) == 1, "the shell")
+        #expect(maskAt(SIMD3(85, 0, 0)) == 0, "beyond the shell and a voxel of dilation")
+    }
+}
