@@ -19,13 +19,13 @@ import VolumeCore
 /// When (``decide(atlas:coverage:)``): the atlas's filled foreground on the search level is below
 /// ``maxAtlasLitres`` (a brain, not a head), the scan's field of view covers at least
 /// ``minCoverage`` of the atlas mask at the probe's start (not a thin slab), and only on the
-/// cross-contrast path (a T1 scan with
-/// skull already registers to a skull-stripped T1 atlas). Whether the scan has skull is not
-/// asked: for a skull-stripped scan the shell faces the scan's empty background, which mutual
+/// cross-contrast path (a T1 scan with skull already registers to a skull-stripped T1 atlas).
+/// Whether the scan has skull is not asked: for a skull-stripped scan the shell faces the scan's empty background, which mutual
 /// information takes as one more intensity pairing; measured on the contrast benchmark, stripped
 /// Colin27 renderings moved by at most 0.03 mm (T2 1.567 → 1.538 mm, PD 1.142 → 1.112 mm from
 /// their T1 result), where a rule on the scan's foreground volume would have hung on brain size
-/// (a real b0 with skull measured only 1.15 times the atlas brain, stripped Colin27 1.02–1.04).
+/// (a first version with such a rule, not kept: a real b0 with skull measured only 1.15 times the
+/// atlas brain, stripped Colin27 1.02–1.04).
 enum HeadShell {
     /// Outer radius (mm) and normalised intensity of each layer, inside out.
     static let layers: [(outerMM: Float, intensity: Float)] = [(2, 0.10), (7, 0.02), (13, 0.60)]

@@ -159,8 +159,8 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var searchSimilarity: SimilarityKind = .mi
         /// The translation search's features on the cross-contrast path (optional key; default `both`).
         public var translationSearchFeatures: TranslationSearchFeatures = .both
-        /// Whether a skull-stripped atlas gets a synthetic head for a scan with skull on the
-        /// cross-contrast path (optional key; default `auto`; ``HeadShellMode``).
+        /// Whether a skull-stripped atlas gets a synthetic head for the cross-contrast path's
+        /// searches and coarsest level (optional key; default `auto`; ``HeadShellMode``).
         public var headShell: HeadShellMode = .auto
     }
 
