@@ -36,8 +36,8 @@ enum Refinement {
             return (masked ? level.scoringNCC(atlasToScan: atlasToScan, threads: threads).measure : level.ncc).evaluate(warped: warped).value
         case .mi:
             return (masked ? level.scoringMI(atlasToScan: atlasToScan, threads: threads).measure : level.mi).value(warped: warped)
-        case .lncc:
-            return level.optimising(.lncc, threads: threads).metric(atlasToScan: atlasToScan, threads: threads).measure
+        case .lncc, .ngf:
+            return level.optimising(kind, threads: threads).metric(atlasToScan: atlasToScan, threads: threads).measure
                 .evaluate(warped: warped).value
         }
     }

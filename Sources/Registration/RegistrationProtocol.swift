@@ -20,6 +20,9 @@ public enum SimilarityKind: String, Sendable, Codable, CaseIterable {
     case lncc
     /// Mattes mutual information (32 bins): holds across contrasts (T2, PD, FLAIR, EPI to T1).
     case mi
+    /// Normalised gradient fields (squared cosine of the gradients' angle, damped where either is
+    /// weak): edges wherever they lie, whatever the contrast; for the fine levels after MI.
+    case ngf
 }
 
 /// What the FFT translation search correlates.

@@ -32,6 +32,8 @@ struct WorkingLevel: Sendable {
     /// ``maskSpans`` grown by the window radius: every voxel a window about a mask voxel reads
     /// (where the warps for windowed NCC sample).
     let windowSpans: RowSpans
+    /// ``maskSpans`` grown by one voxel: the neighbours normalised gradient fields differentiate over.
+    let neighbourSpans: RowSpans
     let maskWeight: Double
     /// The scan's cost-function mask on the level's scan grid (values in [0, 1]; nil = none),
     /// read through `atlasToScan` like the scan (see ``costMask(atlasToScan:threads:)``).
@@ -60,11 +62,18 @@ struct WorkingLevel: Sendable {
         metric = WorkingLevel.prepared(similarity, atlas: atlas, mask: mask, ncc: ncc, mi: mi, lnccRadius: lnccRadius, threads: threads)
         maskSpans = RowSpans(mask: mask, dims: atlas.dims)
         windowSpans = maskSpans.grown(by: lnccRadius)
+        neighbourSpans = maskSpans.grown(by: 1)
         maskWeight = mask.reduce(0.0) { $0 + Double($1) }
     }
 
-    /// Where a warp must sample for the measure `kind` (``maskSpans`` or ``windowSpans``).
-    func spans(for kind: SimilarityKind) -> RowSpans { kind == .lncc ? windowSpans : maskSpans }
+    /// Where a warp must sample for the measure `kind` (``maskSpans``, ``windowSpans`` or ``neighbourSpans``).
+    func spans(for kind: SimilarityKind) -> RowSpans {
+        switch kind {
+        case .lncc: windowSpans
+        case .ngf: neighbourSpans
+        case .ncc, .mi: maskSpans
+        }
+    }
 
     /// The measure `kind` over the whole mask, atlas side precomputed (NCC and MI are prepared
     /// once per level; windowed NCC is prepared here).
@@ -74,6 +83,7 @@ struct WorkingLevel: Sendable {
         case .ncc: return ncc
         case .mi: return mi
         case .lncc: return LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
+        case .ngf: return NormalisedGradientFields(threads: threads).prepare(atlas: atlas, mask: mask)
         }
     }
 
@@ -119,6 +129,7 @@ struct WorkingLevel: Sendable {
             // The atlas window sums do not depend on the mask: only the weights change.
             let prepared = (metric as? PreparedLocalNCC)?.reweighted(mask: covered)
             return (prepared ?? LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: covered), coverage)
+        case .ngf: return (NormalisedGradientFields(threads: threads).prepare(atlas: atlas, mask: covered), coverage)
         }
     }
 
@@ -130,7 +141,7 @@ struct WorkingLevel: Sendable {
     func coveredMask(atlasToScan: Affine, marginMM: Double? = nil) -> (mask: [Float]?, coverage: Double) {
         let fov = scanFieldOfView
         let map = fov.worldToVoxel * atlasToScan * atlas.grid.voxelToWorld
-        let margin = marginMM ?? Double(similarity == .lncc ? lnccRadius + 1 : 1) * spacingMM
+        let margin = marginMM ?? Double(similarity == .lncc ? lnccRadius + 1 : similarity == .ngf ? 2 : 1) * spacingMM
         let fovSpacing = fov.spacingMM
         let dims = fov.dims
         // Valid p (original scan voxels): −½ + m_d ≤ p_d ≤ n_d − ½ − m_d.
@@ -262,3 +273,4 @@ struct Pyramid {
         return Grid(dims: n, spacingMM: SIMD3(repeating: s), origin: centre - SIMD3<Double>(n &- 1) * s / 2)
     }
 }
+

@@ -5,8 +5,9 @@ from the brain mask, 0-2 mm "CSF" (0.10 of the atlas's 99th percentile), 2-7 mm 
 7-13 mm "scalp" (0.60), blurred by 1 mm — so that a scan with skull has somewhere to put its
 skull and scalp instead of fitting the atlas brain to its whole head. Registers each real scan
 with `stnreg align` (default protocol) to the plain and to the shelled atlas and prints the scale
-of the result and, where the truth is known (`chris_PD`, same session as `chris_t1`), the mean
-distance over the atlas brain from the T1's registration to the plain atlas. With `--overlays`,
+of the result and, where the truth is known (`chris_PD`: the T1's registration to the plain atlas
+composed with the same-subject rigid PD -> T1, `chris_truth.py` — the headers do not align the
+two), the mean distance over the atlas brain from it. With `--overlays`,
 writes a PNG per atlas (the atlas brain's outline over each warped scan).
 
     python3 Tests/Scripts/head_shell.py --stnreg .build/release/stnreg --images DIR --work DIR [--overlays] [--product-shell-off]
@@ -24,6 +25,7 @@ reg_fmri (.nii.gz); missing ones are skipped.
 import argparse, json, os, subprocess
 import numpy as np, nibabel as nib
 from scipy import ndimage as ndi
+import chris_truth
 
 here = os.path.dirname(os.path.abspath(__file__))
 ap = argparse.ArgumentParser()
@@ -64,7 +66,7 @@ def align(scan, atlas, name):
 pts = np.argwhere(A > np.percentile(A[A > 0], 30))[::50]; X = pts @ img.affine[:3, :3].T + img.affine[:3, 3]
 move = lambda T, P: P @ np.array(T)[:3, :3].T + np.array(T)[:3, 3]
 dist = lambda T, R: np.linalg.norm(move(T, X) - move(R, X), axis=1).mean()
-truth = None   # chris_t1's registration to the plain atlas (the first one below)
+truth = None   # chris_PD's true placement: chris_t1's registration to the plain atlas (the first one below), then the rigid
 warped = {'plain': [], 'shell': []}
 for name in ['chris_t1', 'chris_PD', 'reg_T2w', 'reg_dwi', 'reg_fmri']:
     path = os.path.join(args.images, name + '.nii.gz')
@@ -74,10 +76,12 @@ for name in ['chris_t1', 'chris_PD', 'reg_T2w', 'reg_dwi', 'reg_fmri']:
         r, w = align(path, atlas, '%s_%s' % (name, label))
         warped[label].append((name, w))
         if name == 'chris_t1' and label == 'plain':
-            truth = r['atlasToScan']
+            pd_path = os.path.join(args.images, 'chris_PD.nii.gz')
+            if os.path.exists(pd_path):
+                truth = chris_truth.pd_truth(r['atlasToScan'], chris_truth.same_subject_rigid(args.stnreg, path, pd_path, args.work))
         scale = ' '.join('%.3f' % s for s in r['decomposition']['scale'])
-        known = name.startswith('chris') and truth is not None and r['atlasToScan'] is not truth
-        far = ', %.2f mm from chris_t1 on the plain atlas' % dist(r['atlasToScan'], truth) if known else ''
+        known = name == 'chris_PD' and truth is not None
+        far = ', %.2f mm from its true placement' % dist(r['atlasToScan'], truth) if known else ''
         # `flags` holds the failure flags and the notes alike (the CLI prints them apart).
         print('%-9s %-5s scale %s, flags and notes %s%s' % (name, label, scale, ','.join(r['flags']) or 'none', far))
 if args.overlays:
@@ -95,8 +99,8 @@ if args.overlays:
             ax[r, 0].set_ylabel(name)
         plt.tight_layout(); plt.savefig(os.path.join(args.work, 'overlays_%s.png' % label), dpi=70); plt.close()
 
-# The oracle bound on the PD: the PD masked by the atlas brain carried through the T1's
-# registration (the true brain, exactly, then grown by 4 mm), registered to the plain atlas.
+# The oracle bound on the PD: the PD masked by the atlas brain carried through its true placement
+# (the true brain, exactly, then grown by 4 mm), registered to the plain atlas.
 pd = os.path.join(args.images, 'chris_PD.nii.gz')
 if truth is not None and os.path.exists(pd):
     from scipy.ndimage import map_coordinates
@@ -111,5 +115,5 @@ if truth is not None and os.path.exists(pd):
         path = os.path.join(args.work, 'chris_PD_true_brain_grown%d.nii.gz' % grow)
         nib.save(nib.Nifti1Image(S * m, s.affine, s.header), path)
         r, _ = align(path, args.atlas, 'chris_PD_true_brain_grown%d' % grow)
-        print('chris_PD masked by its true brain grown by %d mm: %.2f mm from chris_t1, flags and notes %s'
+        print('chris_PD masked by its true brain grown by %d mm: %.2f mm from its true placement, flags and notes %s'
               % (grow, dist(r['atlasToScan'], truth), ','.join(r['flags']) or 'none'))

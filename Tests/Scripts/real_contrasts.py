@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The README's real-PD figures: a T1 and a PD of one subject from one session (the headers
-align them) registered to an atlas by `stnreg align`; the PD's result against the T1's (mean
-distance over the atlas brain), and two measures — 32-bin MI and squared windowed NCC (r = 2) at
+"""The README's real-PD figures: a T1 and a PD of one subject registered to an atlas by
+`stnreg align`; the PD's result against its true placement (mean distance over the atlas brain;
+the truth is the T1's result composed with the same-subject rigid PD -> T1, `chris_truth.py`:
+the headers do *not* align the two scans), and two measures — 32-bin MI and squared windowed NCC (r = 2) at
 2 mm over the atlas mask inside the PD's field of view — at the true placement (the T1's result)
 and at the PD's own result; the T1 resampled onto the PD's slab grid as a control (the slab's
 shape without the PD's contrast); with `--ants`, ANTs `Affine` (antspyx, its defaults) on both
@@ -13,6 +14,7 @@ images, scored the same way. Not run by `swift test`; the images are not bundled
 """
 import argparse, json, os, subprocess
 import numpy as np, nibabel as nib
+import chris_truth
 from scipy.ndimage import map_coordinates, gaussian_filter, binary_dilation, uniform_filter
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -56,15 +58,24 @@ pts = np.argwhere(A1 > np.percentile(A1[A1 > 0], 30))[::50]
 X1 = pts @ a.affine[:3, :3].T + a.affine[:3, 3]
 move = lambda T, X: X @ np.array(T)[:3, :3].T + np.array(T)[:3, 3]
 dist = lambda T, R: np.linalg.norm(move(T, X1) - move(R, X1), axis=1).mean()
-truth = t1['atlasToScan']
-print('stnreg: PD result vs T1 result: mean %.2f mm over the atlas brain; PD flags %s, T1 flags %s'
-      % (dist(pd['atlasToScan'], truth), pd['flags'], t1['flags']))
-print('stnreg: T1 on the PD slab grid vs T1 result: mean %.2f mm' % dist(t1slab['atlasToScan'], truth))
-placements = [('true placement (T1 result)', truth), ("stnreg's PD result", pd['atlasToScan'])]
+rigid = chris_truth.same_subject_rigid(args.stnreg, t1_path, pd_path, args.work)
+t1pts = (lambda i: np.argwhere(i.get_fdata() > np.percentile(i.get_fdata()[i.get_fdata() > 0], 50))[::50] @ i.affine[:3, :3].T
+         + i.affine[:3, 3])(nib.load(t1_path))
+print('same-subject rigid PD -> T1 (stnreg rigid-same-subject): %.2f mm from the headers\' placement (over the T1\'s head)'
+      % chris_truth.mean_distance(rigid, np.eye(4), t1pts))
+if args.ants:
+    print('  ANTs Rigid (Mattes MI) agrees to %.3f mm' % chris_truth.mean_distance(chris_truth.ants_rigid(t1_path, pd_path), rigid, t1pts))
+truth = chris_truth.pd_truth(t1['atlasToScan'], rigid)
+json.dump({'atlasToScan': truth.tolist()}, open(os.path.join(args.work, 'chris_PD_truth.json'), 'w'))   # for shell_bound.py
+print('stnreg: PD result vs its true placement: mean %.2f mm over the atlas brain (vs the headers\' placement, the T1 result: %.2f mm); PD flags %s, T1 flags %s'
+      % (dist(pd['atlasToScan'], truth), dist(pd['atlasToScan'], t1['atlasToScan']), pd['flags'], t1['flags']))
+# The control's truth is the T1's result: the T1 resampled onto the PD's grid keeps the T1's world.
+print('stnreg: T1 on the PD slab grid vs T1 result: mean %.2f mm' % dist(t1slab['atlasToScan'], t1['atlasToScan']))
+placements = [('true placement', truth), ("stnreg's PD result", pd['atlasToScan'])]
 if args.ants:
     ants_t1, ants_pd = ants_affine(t1_path), ants_affine(pd_path)
-    print('ANTs: T1 result vs stnreg T1 result %.2f mm; ANTs PD result vs stnreg T1 result %.2f mm'
-          % (dist(ants_t1, truth), dist(ants_pd, truth)))
+    print('ANTs: T1 result vs stnreg T1 result %.2f mm; ANTs PD result vs the PD\'s true placement %.2f mm'
+          % (dist(ants_t1, t1['atlasToScan']), dist(ants_pd, truth)))
     placements.append(("ANTs' PD result", ants_pd))
 
 # The measures at 2 mm (the atlas blurred and decimated, both normalised to the 1st/99th percentiles).
