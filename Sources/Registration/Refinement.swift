@@ -36,7 +36,7 @@ enum Refinement {
             return (masked ? level.scoringNCC(atlasToScan: atlasToScan, threads: threads).measure : level.ncc).evaluate(warped: warped).value
         case .mi:
             return (masked ? level.scoringMI(atlasToScan: atlasToScan, threads: threads).measure : level.mi).value(warped: warped)
-        case .lncc, .ngf:
+        case .lncc, .ngf, .cr:
             return level.optimising(kind, threads: threads).metric(atlasToScan: atlasToScan, threads: threads).measure
                 .evaluate(warped: warped).value
         }

@@ -23,6 +23,9 @@ public enum SimilarityKind: String, Sendable, Codable, CaseIterable {
     /// Normalised gradient fields (squared cosine of the gradients' angle, damped where either is
     /// weak): edges wherever they lie, whatever the contrast; for the fine levels after MI.
     case ngf
+    /// The correlation ratio η² of the scan given the atlas's intensity (32 bins; FLIRT's default
+    /// cost): any contrast.
+    case cr
 }
 
 /// What the FFT translation search correlates.

@@ -73,18 +73,7 @@ extension Registration {
     /// `weights`, atlas intensities (on [0, 1]) in 32 bins: 1 when the scan is any function of
     /// the atlas, 0 when the atlas says nothing of it (Roche et al. 1998; FLIRT's default cost).
     static func correlationRatio(scan: [Float], atlas: [Float], weights: [Float], bins: Int = 32) -> Double {
-        var w = [Double](repeating: 0, count: bins), sx = w, sxx = w
-        for n in scan.indices where weights[n] > 0 {
-            let b = min(bins - 1, max(0, Int(atlas[n] * Float(bins))))
-            let x = Double(scan[n]), v = Double(weights[n])
-            w[b] += v; sx[b] += v * x; sxx[b] += v * x * x
-        }
-        let total = w.reduce(0, +), mean = sx.reduce(0, +) / max(total, 1e-12)
-        let variance = sxx.reduce(0, +) / max(total, 1e-12) - mean * mean
-        guard total > 0, variance > 1e-12 else { return 0 }
-        var within = 0.0
-        for b in 0..<bins where w[b] > 0 { within += sxx[b] - sx[b] * sx[b] / w[b] }
-        return max(0, 1 - within / (total * variance)).squareRoot()
+        PreparedCorrelationRatio(atlas: atlas, mask: weights, bins: bins, threads: 1).value(warped: scan).squareRoot()
     }
 
     /// Normalised atlas intensity above which a voxel counts as tissue for the contrast decision.

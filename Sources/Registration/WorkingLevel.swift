@@ -71,7 +71,7 @@ struct WorkingLevel: Sendable {
         switch kind {
         case .lncc: windowSpans
         case .ngf: neighbourSpans
-        case .ncc, .mi: maskSpans
+        case .ncc, .mi, .cr: maskSpans
         }
     }
 
@@ -84,6 +84,7 @@ struct WorkingLevel: Sendable {
         case .mi: return mi
         case .lncc: return LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
         case .ngf: return NormalisedGradientFields(threads: threads).prepare(atlas: atlas, mask: mask)
+        case .cr: return CorrelationRatio(bins: mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: mask)
         }
     }
 
@@ -130,6 +131,7 @@ struct WorkingLevel: Sendable {
             let prepared = (metric as? PreparedLocalNCC)?.reweighted(mask: covered)
             return (prepared ?? LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: covered), coverage)
         case .ngf: return (NormalisedGradientFields(threads: threads).prepare(atlas: atlas, mask: covered), coverage)
+        case .cr: return (CorrelationRatio(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: covered), coverage)
         }
     }
 

@@ -85,11 +85,13 @@ func runSimilarityBenchmark(runs: Int = 7) {
         let lncc = LocalNCC(radius: 2, threads: t).prepare(atlas: a96, mask: nil)
         let mi = MattesMI(bins: 32, threads: t).prepare(atlas: a96, mask: nil)
         let ngf = NormalisedGradientFields(threads: t).prepare(atlas: a96, mask: nil)
+        let cr = CorrelationRatio(bins: 32, threads: t).prepare(atlas: a96, mask: nil)
         let rows: [(String, (() -> Void)?, () -> Void)] = [
             ("global NCC", nil, { _ = ncc.evaluate(warped: w96) }),
             ("windowed NCC², r = 2", nil, { _ = lncc.evaluate(warped: w96) }),
             ("Mattes MI, 32 bins", { _ = mi.value(warped: w96) }, { _ = mi.evaluate(warped: w96) }),
             ("normalised gradient fields", nil, { _ = ngf.evaluate(warped: w96) }),
+            ("correlation ratio η², 32 bins", { _ = cr.value(warped: w96) }, { _ = cr.evaluate(warped: w96) }),
         ]
         for (name, value, both) in rows {
             let tv = value.map { v in f(medianMS(runs) { v() }) } ?? "—"
