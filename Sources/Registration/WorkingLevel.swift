@@ -66,7 +66,19 @@ struct WorkingLevel: Sendable {
         maskWeight = mask.reduce(0.0) { $0 + Double($1) }
     }
 
-    /// Where a warp must sample for the measure `kind` (``maskSpans``, ``windowSpans`` or ``neighbourSpans``).
+    /// How far (voxels of this level) the measure `kind` reads around a mask voxel: the window
+    /// radius of windowed NCC, the central differences' one voxel of normalised gradient fields,
+    /// none for the pointwise measures.
+    func readRadius(_ kind: SimilarityKind) -> Int {
+        switch kind {
+        case .lncc: lnccRadius
+        case .ngf: 1
+        case .ncc, .mi, .cr: 0
+        }
+    }
+
+    /// Where a warp must sample for the measure `kind` (the mask grown by ``readRadius(_:)``:
+    /// ``maskSpans``, ``windowSpans`` or ``neighbourSpans``).
     func spans(for kind: SimilarityKind) -> RowSpans {
         switch kind {
         case .lncc: windowSpans
@@ -84,7 +96,7 @@ struct WorkingLevel: Sendable {
         case .mi: return mi
         case .lncc: return LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: mask)
         case .ngf: return NormalisedGradientFields(threads: threads).prepare(atlas: atlas, mask: mask)
-        case .cr: return CorrelationRatio(bins: mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: mask)
+        case .cr: return CorrelationRatio(bins: correlationRatioBins, threads: threads).prepare(atlas: atlas, mask: mask)
         }
     }
 
@@ -112,6 +124,9 @@ struct WorkingLevel: Sendable {
     /// Histogram bins of Mattes MI (ITK's and elastix's usual 32).
     static let mutualInformationBins = 32
 
+    /// Atlas bins of the correlation ratio (as the contrast probe's η).
+    static let correlationRatioBins = 32
+
     /// The similarity to optimise for the transform `atlasToScan`: the prepared measure when the
     /// scan's field of view covers the whole mask (the usual case: bit-identical to no check), or
     /// the same measure over the covered part of the mask when the scan shows only part of what
@@ -131,7 +146,7 @@ struct WorkingLevel: Sendable {
             let prepared = (metric as? PreparedLocalNCC)?.reweighted(mask: covered)
             return (prepared ?? LocalNCC(radius: lnccRadius, threads: threads).prepare(atlas: atlas, mask: covered), coverage)
         case .ngf: return (NormalisedGradientFields(threads: threads).prepare(atlas: atlas, mask: covered), coverage)
-        case .cr: return (CorrelationRatio(bins: WorkingLevel.mutualInformationBins, threads: threads).prepare(atlas: atlas, mask: covered), coverage)
+        case .cr: return (CorrelationRatio(bins: WorkingLevel.correlationRatioBins, threads: threads).prepare(atlas: atlas, mask: covered), coverage)
         }
     }
 
@@ -143,7 +158,7 @@ struct WorkingLevel: Sendable {
     func coveredMask(atlasToScan: Affine, marginMM: Double? = nil) -> (mask: [Float]?, coverage: Double) {
         let fov = scanFieldOfView
         let map = fov.worldToVoxel * atlasToScan * atlas.grid.voxelToWorld
-        let margin = marginMM ?? Double(similarity == .lncc ? lnccRadius + 1 : similarity == .ngf ? 2 : 1) * spacingMM
+        let margin = marginMM ?? Double(readRadius(similarity) + 1) * spacingMM
         let fovSpacing = fov.spacingMM
         let dims = fov.dims
         // Valid p (original scan voxels): −½ + m_d ≤ p_d ≤ n_d − ½ − m_d.
@@ -275,4 +290,3 @@ struct Pyramid {
         return Grid(dims: n, spacingMM: SIMD3(repeating: s), origin: centre - SIMD3<Double>(n &- 1) * s / 2)
     }
 }
-

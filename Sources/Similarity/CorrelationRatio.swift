@@ -44,17 +44,10 @@ public struct PreparedCorrelationRatio: PreparedSimilarity {
     let weights: [Float]?
 
     public init(atlas: [Float], mask: [Float]?, bins: Int = 32, threads: Int = ThreadPolicy.defaultThreadCount) {
-        precondition(mask == nil || mask!.count == atlas.count, "mask has \(mask!.count) values, atlas \(atlas.count)")
         self.bins = bins
         self.threads = threads
         weights = mask
-        atlasBin = (0..<atlas.count).map { n in
-            let w = mask?[n] ?? 1
-            precondition(w >= 0, "mask weights must be ≥ 0")
-            guard w > 0 else { return -1 }
-            let a = atlas[n].isFinite ? min(1, max(0, atlas[n])) : 0
-            return Int32(min(bins - 1, Int(a * Float(bins))))
-        }
+        atlasBin = atlasHardBins(atlas, mask: mask, bins: bins).bin
     }
 
     /// Per bin: Σw, Σw·x, Σw·x² (bin-major, 3 values each), in Double, chunk order.

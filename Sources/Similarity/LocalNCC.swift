@@ -84,7 +84,7 @@ public struct PreparedLocalNCC: PreparedSimilarity {
                 out[n] = Float(max(0, Double(sums[1][n]) - s * s / Double(counts[n])))
             }
         }
-        weights = mask.map { PreparedLocalNCC.normalisedWeights($0, threads: threads) }
+        weights = mask.map { normalisedWeights($0, threads: threads) }
         uniformWeight = 1 / Double(count)
     }
 
@@ -102,22 +102,7 @@ public struct PreparedLocalNCC: PreparedSimilarity {
     /// the mask) and recomputes only the weights. Identical to preparing the atlas again.
     public func reweighted(mask: [Float]) -> PreparedLocalNCC {
         precondition(mask.count == atlas.count, "mask has \(mask.count) values, atlas \(atlas.count)")
-        return PreparedLocalNCC(copying: self, weights: PreparedLocalNCC.normalisedWeights(mask, threads: measure.threads))
-    }
-
-    /// `m / Σm` (Σ in Double over fixed chunks: identical for any thread count).
-    static func normalisedWeights(_ mask: [Float], threads: Int) -> [Float] {
-        let total = deterministicSum(count: mask.count, threads: threads) { range in
-            var s = 0.0
-            for n in range {
-                precondition(mask[n] >= 0, "mask weights must be ≥ 0")
-                s += Double(mask[n])
-            }
-            return SIMD4(s, 0, 0, 0)
-        }.x
-        return parallelFill(count: mask.count, threads: threads) { range, out in
-            for n in range { out[n] = total > 0 ? Float(Double(mask[n]) / total) : 0 }
-        }
+        return PreparedLocalNCC(copying: self, weights: normalisedWeights(mask, threads: measure.threads))
     }
 
     public func evaluate(warped: [Float]) -> (value: Double, gradient: [Float]) {

@@ -50,20 +50,10 @@ public struct PreparedMattesMI: PreparedSimilarity {
     let totalWeight: Double
 
     public init(atlas: [Float], mask: [Float]?, bins: Int = 32, threads: Int = ThreadPolicy.defaultThreadCount) {
-        precondition(mask == nil || mask!.count == atlas.count, "mask has \(mask!.count) values, atlas \(atlas.count)")
         self.bins = bins
         self.threads = threads
         weights = mask
-        var total = 0.0
-        atlasBin = (0..<atlas.count).map { n in
-            let w = mask?[n] ?? 1
-            precondition(w >= 0, "mask weights must be ≥ 0")
-            guard w > 0 else { return -1 }
-            total += Double(w)
-            let a = atlas[n].isFinite ? min(1, max(0, atlas[n])) : 0
-            return Int32(min(bins - 1, Int(a * Float(bins))))
-        }
-        totalWeight = total
+        (atlasBin, totalWeight) = atlasHardBins(atlas, mask: mask, bins: bins)
     }
 
     /// The cubic B-spline weights of the 4 bins from `s₀ = ⌊ξ⌋ − 1` at fraction `t = ξ − ⌊ξ⌋`,

@@ -90,12 +90,7 @@ public struct PreparedNGF: PreparedSimilarity {
             }
         }
         normal = n
-        if let mask {
-            let total = sums.y
-            weights = mask.map { total > 0 ? Float(Double($0) / total) : 0 }
-        } else {
-            weights = nil
-        }
+        weights = mask.map { normalisedWeights($0, threads: threads) }
         uniformWeight = 1 / Double(count)
     }
 

@@ -1,5 +1,6 @@
 """The true placement of `chris_PD` for the README's real-PD figures (imported by
-`real_contrasts.py`, `head_shell.py` and `shell_bound.py`; not run by `swift test`).
+`real_contrasts.py` and `head_shell.py`; `real_contrasts.py` writes it as
+`WORK/chris_PD_truth.json` for `shell_bound.py`; not run by `swift test`).
 
 `chris_t1` and `chris_PD` (github.com/niivue/niivue-demo-images, CC BY-NC) are one subject, but
 their headers do **not** align them: registered to each other (both with skull, same subject),
@@ -25,16 +26,21 @@ def same_subject_rigid(stnreg, t1_path, pd_path, work):
     return np.array(json.load(open(out + '_transform.json'))['atlasToScan'])
 
 
+def ants_matrix(tx):
+    """An ANTs (ITK) affine transform, fixed LPS points -> moving LPS points, as a 4x4 RAS matrix
+    fixed world -> moving world (read off its images of four points)."""
+    p = np.array([[0, 0, 0], [50, 0, 0], [0, 50, 0], [0, 0, 50]], float)
+    q = np.array([tx.apply_to_point((-x[0], -x[1], x[2])) for x in p]); q[:, :2] *= -1   # LPS <-> RAS
+    m = np.eye(4); m[:3, :3] = (q[1:] - q[0]).T / 50; m[:3, 3] = q[0]
+    return m
+
+
 def ants_rigid(t1_path, pd_path, seed=1):
     """The same by ANTs `Rigid` (Mattes MI), as a 4x4 RAS matrix T1 world -> PD world."""
     import ants
     r = ants.registration(ants.image_read(t1_path), ants.image_read(pd_path), type_of_transform='Rigid',
                           aff_metric='mattes', random_seed=seed)
-    tx = ants.read_transform(r['fwdtransforms'][0])
-    p = np.array([[0, 0, 0], [50, 0, 0], [0, 50, 0], [0, 0, 50]], float)
-    q = np.array([tx.apply_to_point((-x[0], -x[1], x[2])) for x in p]); q[:, :2] *= -1   # LPS <-> RAS
-    m = np.eye(4); m[:3, :3] = (q[1:] - q[0]).T / 50; m[:3, 3] = q[0]
-    return m
+    return ants_matrix(ants.read_transform(r['fwdtransforms'][0]))
 
 
 def pd_truth(t1_result, rigid):

@@ -64,8 +64,7 @@ def align(scan, atlas, name):
     return json.load(open(out + '_transform.json')), out + '_warped.nii.gz'
 
 pts = np.argwhere(A > np.percentile(A[A > 0], 30))[::50]; X = pts @ img.affine[:3, :3].T + img.affine[:3, 3]
-move = lambda T, P: P @ np.array(T)[:3, :3].T + np.array(T)[:3, 3]
-dist = lambda T, R: np.linalg.norm(move(T, X) - move(R, X), axis=1).mean()
+dist = lambda T, R: chris_truth.mean_distance(T, R, X)
 truth = None   # chris_PD's true placement: chris_t1's registration to the plain atlas (the first one below), then the rigid
 warped = {'plain': [], 'shell': []}
 for name in ['chris_t1', 'chris_PD', 'reg_T2w', 'reg_dwi', 'reg_fmri']:

@@ -37,11 +37,7 @@ def align(path, name):
 def ants_affine(path):
     import ants
     r = ants.registration(ants.image_read(args.atlas), ants.image_read(path), type_of_transform='Affine')
-    tx = ants.read_transform(r['fwdtransforms'][0])
-    p = np.array([[0, 0, 0], [50, 0, 0], [0, 50, 0], [0, 0, 50]], float)
-    q = np.array([tx.apply_to_point((-x[0], -x[1], x[2])) for x in p]); q[:, :2] *= -1   # LPS ↔ RAS
-    m = np.eye(4); m[:3, :3] = (q[1:] - q[0]).T / 50; m[:3, 3] = q[0]
-    return m
+    return chris_truth.ants_matrix(ants.read_transform(r['fwdtransforms'][0]))
 
 t1_path, pd_path = os.path.join(args.images, 'chris_t1.nii.gz'), os.path.join(args.images, 'chris_PD.nii.gz')
 t1, pd = align(t1_path, 'chris_t1'), align(pd_path, 'chris_PD')
@@ -57,10 +53,10 @@ A1 = a.get_fdata()
 pts = np.argwhere(A1 > np.percentile(A1[A1 > 0], 30))[::50]
 X1 = pts @ a.affine[:3, :3].T + a.affine[:3, 3]
 move = lambda T, X: X @ np.array(T)[:3, :3].T + np.array(T)[:3, 3]
-dist = lambda T, R: np.linalg.norm(move(T, X1) - move(R, X1), axis=1).mean()
+dist = lambda T, R: chris_truth.mean_distance(T, R, X1)
 rigid = chris_truth.same_subject_rigid(args.stnreg, t1_path, pd_path, args.work)
-t1pts = (lambda i: np.argwhere(i.get_fdata() > np.percentile(i.get_fdata()[i.get_fdata() > 0], 50))[::50] @ i.affine[:3, :3].T
-         + i.affine[:3, 3])(nib.load(t1_path))
+t1_img = nib.load(t1_path); T1v = t1_img.get_fdata()
+t1pts = np.argwhere(T1v > np.percentile(T1v[T1v > 0], 50))[::50] @ t1_img.affine[:3, :3].T + t1_img.affine[:3, 3]
 print('same-subject rigid PD -> T1 (stnreg rigid-same-subject): %.2f mm from the headers\' placement (over the T1\'s head)'
       % chris_truth.mean_distance(rigid, np.eye(4), t1pts))
 if args.ants:
