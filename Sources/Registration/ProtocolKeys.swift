@@ -155,6 +155,8 @@ extension RegistrationProtocol.ContrastSettings {
         .choice("searchSimilarity", \.searchSimilarity, optional: true),
         .choice("translationSearchFeatures", \.translationSearchFeatures, optional: true),
         .choice("headShell", \.headShell, optional: true),
+        .choice("intensityRemap", \.intensityRemap, optional: true),
+        .number("intensityRemapMinCorrelationRatio", \.intensityRemapMinCorrelationRatio, in: 0...1, optional: true),
     ]
     static let unread = Self(sameContrastMinLinearity: 0, crossContrastSimilarity: .ncc)
 }

@@ -52,10 +52,61 @@ public struct LevelReport: Sendable, Codable, Equatable {
     public var stopReason: StopReason?
     /// The measure optimised at this level.
     public var similarityMeasure: SimilarityKind?
+    /// True when the level optimised against the atlas rendered in the scan's contrast
+    /// (`contrast.intensityRemap`: ``IntensityRemap``). Records written before it lack the key
+    /// and decode to false.
+    public var atlasRemapped: Bool = false
+    /// On a level that may remap (the cross-contrast path's levels after the first, with
+    /// `contrast.intensityRemap` `atlas`): η², the share of the warped scan's variance over the
+    /// atlas's tissue that the atlas intensity explains at the level's start — the remap ran when
+    /// it reached `contrast.intensityRemapMinCorrelationRatio`. Absent on other levels (and
+    /// from older records).
+    public var atlasRemapCorrelationRatio: Double? = nil
     /// Similarity at the level's start and end (on that level's grid).
     public var similarityStart: Double
     public var similarityEnd: Double
     public var seconds: Double
+
+    init(spacingMM: Double, iterations: Int, evaluations: Int?, stopReason: StopReason?, similarityMeasure: SimilarityKind?,
+         atlasRemapped: Bool, atlasRemapCorrelationRatio: Double? = nil, similarityStart: Double, similarityEnd: Double, seconds: Double) {
+        self.spacingMM = spacingMM; self.iterations = iterations; self.evaluations = evaluations
+        self.stopReason = stopReason; self.similarityMeasure = similarityMeasure; self.atlasRemapped = atlasRemapped
+        self.atlasRemapCorrelationRatio = atlasRemapCorrelationRatio
+        self.similarityStart = similarityStart; self.similarityEnd = similarityEnd; self.seconds = seconds
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case spacingMM, iterations, evaluations, stopReason, similarityMeasure, atlasRemapped, atlasRemapCorrelationRatio,
+             similarityStart, similarityEnd, seconds
+    }
+
+    /// The synthesised encoding, but `atlasRemapCorrelationRatio` is left out (not null) where
+    /// absent, so the transform JSON and the audit record hold the same levels.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(spacingMM, forKey: .spacingMM)
+        try c.encode(iterations, forKey: .iterations)
+        try c.encodeIfPresent(evaluations, forKey: .evaluations)
+        try c.encodeIfPresent(stopReason, forKey: .stopReason)
+        try c.encodeIfPresent(similarityMeasure, forKey: .similarityMeasure)
+        try c.encode(atlasRemapped, forKey: .atlasRemapped)
+        if let atlasRemapCorrelationRatio { try c.encode(atlasRemapCorrelationRatio, forKey: .atlasRemapCorrelationRatio) }
+        try c.encode(similarityStart, forKey: .similarityStart)
+        try c.encode(similarityEnd, forKey: .similarityEnd)
+        try c.encode(seconds, forKey: .seconds)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(spacingMM: try c.decode(Double.self, forKey: .spacingMM), iterations: try c.decode(Int.self, forKey: .iterations),
+                  evaluations: try c.decodeIfPresent(Int.self, forKey: .evaluations),
+                  stopReason: try c.decodeIfPresent(StopReason.self, forKey: .stopReason),
+                  similarityMeasure: try c.decodeIfPresent(SimilarityKind.self, forKey: .similarityMeasure),
+                  atlasRemapped: try c.decodeIfPresent(Bool.self, forKey: .atlasRemapped) ?? false,
+                  atlasRemapCorrelationRatio: try c.decodeIfPresent(Double.self, forKey: .atlasRemapCorrelationRatio),
+                  similarityStart: try c.decode(Double.self, forKey: .similarityStart),
+                  similarityEnd: try c.decode(Double.self, forKey: .similarityEnd), seconds: try c.decode(Double.self, forKey: .seconds))
+    }
 }
 
 /// The outcome of a registration: the result and every transform that led to it.

@@ -168,6 +168,21 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         /// Whether a skull-stripped atlas gets a synthetic head for the cross-contrast path's
         /// searches and coarsest level (optional key; default `auto`; ``HeadShellMode``).
         public var headShell: HeadShellMode = .auto
+        /// Whether the cross-contrast path's levels after the first optimise windowed NCC against
+        /// the atlas rendered in the scan's contrast (optional key; default `off`; ``IntensityRemapMode``).
+        public var intensityRemap: IntensityRemapMode = .off
+        /// The least η² (correlation ratio over the atlas's tissue, at the level's start) for a
+        /// level to run against the remapped atlas; below it the level keeps
+        /// `crossContrastSimilarity` (optional key; default 0.1).
+        public var intensityRemapMinCorrelationRatio: Double = 0.1
+    }
+
+    /// `contrast.intensityRemap`: `atlas` maps the atlas's intensities into the scan's contrast
+    /// (E[scan | atlas], from the coarser level's result: ``IntensityRemap``) on every level of
+    /// the cross-contrast path after the first, which then optimises windowed NCC; `off` keeps
+    /// `crossContrastSimilarity` on every level.
+    public enum IntensityRemapMode: String, Sendable, Codable, CaseIterable {
+        case off, atlas
     }
 
     /// `contrast.headShell`: `auto` decides from the images (``Registration/HeadShellDecision``);

@@ -25,6 +25,11 @@ extension Registration {
         var normalised: (scan: Volume, atlas: Volume, percentiles: [Double])
         /// One progress line.
         var summary: String
+        /// True on the cross-contrast path with `contrast.intensityRemap` `atlas`: the levels
+        /// after the first run against the remapped atlas (``IntensityRemap``).
+        var remapsFinerLevels = false
+        /// `contrast.intensityRemapMinCorrelationRatio` on that path.
+        var remapMinCorrelationRatio = 0.0
 
         var searchLevel: WorkingLevel { pyramid[searchSpacingMM] }
         var finestLevel: WorkingLevel { pyramid[settings.levels.last!.spacingMM] }
@@ -37,6 +42,8 @@ extension Registration {
             p.settings.initialisation.translationSearchFeatures = c.translationSearchFeatures
             for n in p.settings.levels.indices { p.settings.levels[n].similarity = c.crossContrastSimilarity }
             p.pyramid = pyramid.optimising(c.crossContrastSimilarity, threads: threads)
+            p.remapsFinerLevels = c.intensityRemap == .atlas
+            p.remapMinCorrelationRatio = c.intensityRemapMinCorrelationRatio
             return p
         }
 
@@ -180,7 +187,18 @@ extension Registration {
         for level in p.levels where enabled {
             let clock = Stopwatch()
             let lr = p.learningRate * level.spacingMM / firstSpacing
-            let working = s.pyramid[level.spacingMM]
+            var working = s.pyramid[level.spacingMM]
+            var remap: IntensityRemap.Outcome?
+            if s.remapsFinerLevels && level.spacingMM != firstSpacing {
+                remap = IntensityRemap.remapped(working, atlasToScan: t, minCorrelationRatio: s.remapMinCorrelationRatio, threads: s.threads)
+                if let r = remap {
+                    if let l = r.level { working = l }
+                    progress?(String(format: "level %@ mm: ", formatMM(level.spacingMM))
+                        + (r.level != nil ? String(format: "windowed NCC against the atlas remapped into the scan's contrast (η² %.2f)", r.correlationRatio)
+                            : String(format: "atlas not remapped (η² %.2f, minimum %.2f; field of view %.2f, minimum %.2f)",
+                                     r.correlationRatio, s.remapMinCorrelationRatio, r.coverage, IntensityRemap.minimumCoverage)))
+                }
+            }
             let r = Refinement.run(level: working, start: t, centre: s.atlasCentre, radiusMM: s.radiusMM,
                                    model: p.transform, iterations: level.iterations, learningRate: lr,
                                    optimizer: p.optimizer, convergenceMM: p.convergenceMM(atSpacing: level.spacingMM), threads: s.threads)
@@ -188,6 +206,7 @@ extension Registration {
             reports.append(LevelReport(spacingMM: level.spacingMM, iterations: r.iterations,
                                        evaluations: r.evaluations, stopReason: r.stopReason,
                                        similarityMeasure: working.similarity,
+                                       atlasRemapped: remap?.level != nil, atlasRemapCorrelationRatio: remap?.correlationRatio,
                                        similarityStart: r.similarityStart, similarityEnd: r.similarityEnd,
                                        seconds: clock.total))
             progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations (\(r.stopReason.rawValue))")

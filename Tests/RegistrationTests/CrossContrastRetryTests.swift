@@ -44,7 +44,10 @@ struct CrossContrastRetryTests {
         #expect(retry.kept, "same-contrast NMI \(retry.sameContrastCheckedSimilarity), retry \(retry.retryCheckedSimilarity)")
         #expect(r.similarityAfter == retry.retryCheckedSimilarity)
         #expect(r.flags.contains(.crossContrastRetryUsed) && !r.flags.contains(where: \.isFailure), "\(r.flags)")
-        #expect(r.levels.allSatisfy { $0.similarityMeasure == .mi })
+        // The cross-contrast path's measures: MI, then windowed NCC against the remapped atlas
+        // wherever a level remapped (contrast.intensityRemap), MI where it did not.
+        #expect(r.levels.first?.similarityMeasure == .mi)
+        #expect(r.levels.dropFirst().allSatisfy { $0.similarityMeasure == ($0.atlasRemapped ? .lncc : .mi) })
         let err = Pipeline.meanError(r.atlasToScan, truth, atlas: atlas)
         #expect(err < 0.5, "mean error \(err) mm")
     }
@@ -65,7 +68,10 @@ struct CrossContrastRetryTests {
         #expect(r.flags.contains(.lowSimilarity) && r.flags.contains(.crossContrastRetryUsed))
         #expect(retry.kept == (retry.retryCheckedSimilarity > retry.sameContrastCheckedSimilarity))
         #expect(r.similarityAfter == max(retry.retryCheckedSimilarity, retry.sameContrastCheckedSimilarity))
-        #expect(r.levels.map(\.similarityMeasure) == (retry.kept ? [.mi, .mi] : [.ncc, .lncc]))
+        // Kept retry: MI, then windowed NCC against the atlas remapped (a T1's η² is far above the
+        // 0.1 minimum); kept first result: the same-contrast measures.
+        #expect(r.levels.map(\.similarityMeasure) == (retry.kept ? [.mi, .lncc] : [.ncc, .lncc]))
+        #expect(r.levels.map(\.atlasRemapped) == (retry.kept ? [false, true] : [false, false]))
         // A T1 on the T1 atlas: both paths find it.
         #expect(Pipeline.meanError(r.atlasToScan, truth, atlas: atlas) < 0.5)
     }

@@ -51,12 +51,13 @@ struct AuditRecordPayloadTests {
         // New since the fixture: the check's measure, the contrast probe's figures (and its
         // cross-contrast retry, null here: the phantom passes its check; the head-shell decision
         // from the atlas's foreground volume), each level's
-        // evaluations and stop reason (the second-order optimiser), and the stage
+        // evaluations and stop reason (the second-order optimiser), whether it ran against the
+        // remapped atlas (contrast.intensityRemap), and the stage
         // timers that now cover the wall time (AlignJob.stageKeys; the record cannot time its own append).
         let newTimers = Set(AlignJob.stageKeys.filter { !["audit", "predict", "search"].contains($0) }.map { "timingsSeconds." + $0 })
             .subtracting(old)
         #expect(Self.paths(r).subtracting(old) == Set(["protocol.limits.checkMeasure", "contrast.correlationRatio", "contrast.linearity",
-                                                       "contrast.crossContrastRetry", "levels[].evaluations", "levels[].stopReason",
+                                                       "contrast.crossContrastRetry", "levels[].evaluations", "levels[].stopReason", "levels[].atlasRemapped",
                                                        "contrast.headShell", "contrast.headShell.applies",
                                                        "contrast.headShell.atlasForegroundLitres", "contrast.headShell.scanCoverage"])
             .union(newTimers))
