@@ -100,6 +100,24 @@ struct FieldOfViewTests {
         #expect(abs(full - direct) < Tolerance.float32Accumulation, "full warp \(full), on the spans \(direct)")
     }
 
+    /// A slab that shows 10–30 % of the mask (as nibabel's 53 mm EPI slab shows of a head
+    /// atlas: 0.29 at ANTs' placement) is scored over what it covers, not with the unseen rest
+    /// as zeros (the rule was 30 % until that slab was squeezed 23 mm off by it).
+    @Test func aThinSlabIsScoredOverWhatItCovers() throws {
+        let slab = Grid(dims: SIMD3(34, 36, 8), spacingMM: SIMD3(4, 4, 2.5), origin: SIMD3(-66, -70, -8))
+        let lv = level(scanGrid: slab, similarity: .ncc)
+        let (measure, coverage) = lv.metric(atlasToScan: truth, threads: 1)
+        #expect(coverage >= WorkingLevel.minimumCoverage && coverage < 0.3, "coverage \(coverage)")
+        let covered = try #require(lv.coveredMask(atlasToScan: truth).mask)
+        let map = targetVoxelToScanVoxel(target: lv.atlas.grid, scan: lv.scan.grid, atlasToScan: truth)
+        let warped = lv.sampler.warp(onto: lv.atlas.grid, voxelMap: map, threads: 1).voxels
+        let restricted = GlobalNCC(threads: 1).prepare(atlas: lv.atlas, mask: covered).evaluate(warped: warped).value
+        #expect(measure.evaluate(warped: warped).value == restricted)
+        // At the truth the covered part matches; counting the rest as zeros would not.
+        #expect(restricted > 0.99 && lv.metric.evaluate(warped: warped).value < 0.9,
+                "restricted \(restricted), whole mask \(lv.metric.evaluate(warped: warped).value)")
+    }
+
     @Test func tooLittleCoverageFallsBackToTheWholeMask() {
         let lv = level(scanGrid: cutGrid(top: -40), similarity: .ncc)
         let (measure, coverage) = lv.metric(atlasToScan: truth, threads: 1)
