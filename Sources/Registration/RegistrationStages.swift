@@ -30,6 +30,8 @@ extension Registration {
         var remapsFinerLevels = false
         /// `contrast.intensityRemapMinCorrelationRatio` on that path.
         var remapMinCorrelationRatio = 0.0
+        /// Why the remap asked for does not run (an atlas with a head), for the progress line.
+        var remapRefusal: String?
 
         var searchLevel: WorkingLevel { pyramid[searchSpacingMM] }
         var finestLevel: WorkingLevel { pyramid[settings.levels.last!.spacingMM] }
@@ -42,8 +44,13 @@ extension Registration {
             p.settings.initialisation.translationSearchFeatures = c.translationSearchFeatures
             for n in p.settings.levels.indices { p.settings.levels[n].similarity = c.crossContrastSimilarity }
             p.pyramid = pyramid.optimising(c.crossContrastSimilarity, threads: threads)
-            p.remapsFinerLevels = c.intensityRemap == .atlas
             p.remapMinCorrelationRatio = c.intensityRemapMinCorrelationRatio
+            if c.intensityRemap == .atlas {
+                // Only against a brain atlas (``IntensityRemap/atlasAllowsRemap(_:)``).
+                let litres = HeadShell.filledForegroundLitres(searchLevel.atlas)
+                p.remapsFinerLevels = IntensityRemap.atlasAllowsRemap(foregroundLitres: litres)
+                if !p.remapsFinerLevels { p.remapRefusal = String(format: "atlas not remapped: it holds a head (foreground %.1f L), not a brain", litres) }
+            }
             return p
         }
 
@@ -189,6 +196,9 @@ extension Registration {
             let lr = p.learningRate * level.spacingMM / firstSpacing
             var working = s.pyramid[level.spacingMM]
             var remap: IntensityRemap.Outcome?
+            if let why = s.remapRefusal, level.spacingMM == p.levels[min(1, p.levels.count - 1)].spacingMM, level.spacingMM != firstSpacing {
+                progress?("level \(formatMM(level.spacingMM)) mm: " + why)
+            }
             if s.remapsFinerLevels && level.spacingMM != firstSpacing {
                 remap = IntensityRemap.remapped(working, atlasToScan: t, minCorrelationRatio: s.remapMinCorrelationRatio, threads: s.threads)
                 if let r = remap {

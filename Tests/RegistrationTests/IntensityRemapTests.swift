@@ -1,4 +1,5 @@
 import Foundation
+import NIfTIIO
 @testable import Registration
 import Sampling
 import Testing
@@ -64,6 +65,29 @@ struct IntensityRemapTests {
         #expect(one.atlasToScan == r.atlasToScan)
     }
 
+    /// An atlas with a head (Colin27's T1 with skull: 4.4 L of foreground on the search level,
+    /// against 2.1 L for the MNI152 brain) is not remapped — its intensities do not name tissues
+    /// (``IntensityRemap/atlasAllowsRemap(foregroundLitres:)``) — and the progress says so (the
+    /// MNI152 brain is: ``aT2RenderingRegistersAgainstTheRemappedAtlas()``). The scan: that atlas with its intensities reversed inside the head (a
+    /// contrast the probe sends down the cross-contrast path), moved by a known affine.
+    @Test func anAtlasWithAHeadIsNotRemapped() throws {
+        let atlas = try NIfTIReader.readVolume(CrossContrastPipelineTests.folder + "/colin27_t1_2mm.nii.gz")
+        let top = atlas.voxels.max()!
+        let reversed = Volume(grid: atlas.grid, voxels: atlas.voxels.map { $0 > 0.1 * top ? 1.1 * top - $0 : $0 })
+        let centre = ImagePreparation.centreOfMass(atlas)!
+        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(4, -5, 3), rotationDegrees: SIMD3(6, -5, 4)).affine
+            * Affine.translation(-centre)
+        let scan = resample(reversed, onto: atlas.grid, atlasToScan: try #require(truth.inverse))
+        var p = try CrossContrastPipelineTests.shippedProtocol()
+        p.contrast?.intensityRemap = .atlas
+        let lines = LineCollector()
+        let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2),
+                                          progress: { lines.append($0) })
+        #expect(r.contrast?.sameContrast == false, "\(String(describing: r.contrast))")
+        #expect(r.levels.allSatisfy { !$0.atlasRemapped && $0.atlasRemapCorrelationRatio == nil }, "\(r.levels)")
+        #expect(lines.all.contains { $0.contains("atlas not remapped: it holds a head") }, "\(lines.all)")
+    }
+
     /// The key reads `off` (also when absent) and `atlas`; anything else is an error naming it.
     @Test func theProtocolKeyReadsAndRefusesOtherValues() throws {
         func parse(_ value: String?) throws -> RegistrationProtocol {
@@ -80,4 +104,12 @@ struct IntensityRemapTests {
         let e = #expect(throws: ProtocolError.self) { try parse("scan") }
         #expect(e?.key == "contrast.intensityRemap", "\(String(describing: e))")
     }
+}
+
+/// Progress lines gathered from a registration (the callback is @Sendable).
+final class LineCollector: @unchecked Sendable {
+    private var lines: [String] = []
+    private let lock = NSLock()
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }
