@@ -40,6 +40,11 @@ enum HeadShell {
     /// 4.4 L.
     static let maxAtlasLitres = 2.6
 
+    /// Whether an atlas whose filled foreground on the search level is `foregroundLitres` is a
+    /// brain (skull-stripped), not a head: the head shell's test, and the intensity remap's
+    /// (``IntensityRemap``: in a head an atlas intensity no longer names a tissue).
+    static func atlasIsABrain(foregroundLitres: Double) -> Bool { foregroundLitres < maxAtlasLitres }
+
     /// The volume (litres) of the voxels above the pyramid's foreground threshold, enclosed holes
     /// filled (a dark skull or ventricles count; background noise touching the border does not).
     static func filledForegroundLitres(_ v: Volume) -> Double {
@@ -59,7 +64,7 @@ enum HeadShell {
     static func decide(atlas: Volume, coverage: Double) -> Registration.HeadShellDecision {
         let litres = filledForegroundLitres(atlas)
         return .init(atlasForegroundLitres: litres, scanCoverage: coverage,
-                     applies: litres < maxAtlasLitres && coverage >= minCoverage)
+                     applies: atlasIsABrain(foregroundLitres: litres) && coverage >= minCoverage)
     }
 
     /// The normalised atlas with the shell, on a 2 mm grid over its foreground box and the margin,

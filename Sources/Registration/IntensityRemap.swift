@@ -12,6 +12,13 @@ import VolumeCore
 /// reference") — so that the level can optimise windowed NCC, the same-contrast path's measure,
 /// between the scan and an atlas rendered in the scan's contrast. The table comes from the
 /// level's start (the coarser level's result) and stays fixed through the level.
+///
+/// Only against a brain atlas (``HeadShell/atlasIsABrain(foregroundLitres:)``): in a head, an
+/// atlas intensity no longer names a tissue — in a T1, fat and marrow are as bright as white
+/// matter, muscle as grey matter — so E[scan | atlas] blends tissues the scan shows apart, and
+/// windowed NCC follows the blend: Colin27's T2 rendering registered to its own T1 with skull
+/// (`side_by_side.py --source …_t2 --atlas colin27_t1_2mm`, 4 cases, ±20°) was 0.074 mm off on
+/// MI and 0.428 mm on the one case whose 2 mm level remapped.
 enum IntensityRemap {
     /// Atlas-intensity bins of the table (atlas intensities normalised on [0, 1], clamped).
     static let bins = 64
@@ -23,15 +30,6 @@ enum IntensityRemap {
     /// level (measured on real scans: a PD 0.985–0.995 and an fMRI reference 1.0 against a b0
     /// 0.70–0.91, a T2 slab 0.81–0.89, an EPI slab 0.44–0.54).
     static let minimumCoverage = 0.95
-
-    /// Whether the atlas is one the remap may render: a brain (its filled foreground on the
-    /// search level below ``HeadShell/maxAtlasLitres``, as the head shell asks), not a head. In
-    /// a head, an atlas intensity no longer names a tissue — in a T1, fat and marrow are as
-    /// bright as white matter, muscle as grey matter — so E[scan | atlas] blends tissues the scan
-    /// shows apart, and windowed NCC follows the blend: Colin27's T2 rendering registered to its
-    /// own T1 with skull (`side_by_side.py --source …_t2 --atlas colin27_t1_2mm`, 4 cases, ±20°)
-    /// was 0.074 mm off on MI and 0.428 mm on the one case whose 2 mm level remapped.
-    static func atlasAllowsRemap(foregroundLitres: Double) -> Bool { foregroundLitres < HeadShell.maxAtlasLitres }
 
     /// E[y | x] on `bins` bins of x ∈ [0, 1] (clamped), weighted by `weights` (> 0 counts): a
     /// linear (two-bin) Parzen window on the x side, the per-bin sums smoothed by a Gaussian of

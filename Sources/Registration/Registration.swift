@@ -66,22 +66,17 @@ public struct LevelReport: Sendable, Codable, Equatable {
     public var similarityStart: Double
     public var similarityEnd: Double
     public var seconds: Double
+}
 
-    init(spacingMM: Double, iterations: Int, evaluations: Int?, stopReason: StopReason?, similarityMeasure: SimilarityKind?,
-         atlasRemapped: Bool, atlasRemapCorrelationRatio: Double? = nil, similarityStart: Double, similarityEnd: Double, seconds: Double) {
-        self.spacingMM = spacingMM; self.iterations = iterations; self.evaluations = evaluations
-        self.stopReason = stopReason; self.similarityMeasure = similarityMeasure; self.atlasRemapped = atlasRemapped
-        self.atlasRemapCorrelationRatio = atlasRemapCorrelationRatio
-        self.similarityStart = similarityStart; self.similarityEnd = similarityEnd; self.seconds = seconds
-    }
-
+extension LevelReport {
     private enum CodingKeys: String, CodingKey {
         case spacingMM, iterations, evaluations, stopReason, similarityMeasure, atlasRemapped, atlasRemapCorrelationRatio,
              similarityStart, similarityEnd, seconds
     }
 
     /// The synthesised encoding, but `atlasRemapCorrelationRatio` is left out (not null) where
-    /// absent, so the transform JSON and the audit record hold the same levels.
+    /// absent, so the transform JSON and the audit record (whose JSON value encoder writes an
+    /// absent optional as null) hold the same levels.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(spacingMM, forKey: .spacingMM)
@@ -96,6 +91,8 @@ public struct LevelReport: Sendable, Codable, Equatable {
         try c.encode(seconds, forKey: .seconds)
     }
 
+    /// Records written before `atlasRemapped` lack the key: it decodes to false (the synthesised
+    /// decoder would refuse them).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(spacingMM: try c.decode(Double.self, forKey: .spacingMM), iterations: try c.decode(Int.self, forKey: .iterations),

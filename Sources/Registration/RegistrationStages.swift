@@ -46,9 +46,9 @@ extension Registration {
             p.pyramid = pyramid.optimising(c.crossContrastSimilarity, threads: threads)
             p.remapMinCorrelationRatio = c.intensityRemapMinCorrelationRatio
             if c.intensityRemap == .atlas {
-                // Only against a brain atlas (``IntensityRemap/atlasAllowsRemap(_:)``).
+                // Only against a brain atlas (``IntensityRemap``).
                 let litres = HeadShell.filledForegroundLitres(searchLevel.atlas)
-                p.remapsFinerLevels = IntensityRemap.atlasAllowsRemap(foregroundLitres: litres)
+                p.remapsFinerLevels = HeadShell.atlasIsABrain(foregroundLitres: litres)
                 if !p.remapsFinerLevels { p.remapRefusal = String(format: "atlas not remapped: it holds a head (foreground %.1f L), not a brain", litres) }
             }
             return p
@@ -191,15 +191,13 @@ extension Registration {
         var t = start
         var reports: [LevelReport] = []
         let firstSpacing = p.levels[0].spacingMM
-        for level in p.levels where enabled {
+        for (n, level) in p.levels.enumerated() where enabled {
             let clock = Stopwatch()
             let lr = p.learningRate * level.spacingMM / firstSpacing
             var working = s.pyramid[level.spacingMM]
             var remap: IntensityRemap.Outcome?
-            if let why = s.remapRefusal, level.spacingMM == p.levels[min(1, p.levels.count - 1)].spacingMM, level.spacingMM != firstSpacing {
-                progress?("level \(formatMM(level.spacingMM)) mm: " + why)
-            }
-            if s.remapsFinerLevels && level.spacingMM != firstSpacing {
+            if n == 1, let why = s.remapRefusal { progress?("level \(formatMM(level.spacingMM)) mm: " + why) }
+            if s.remapsFinerLevels && n > 0 {
                 remap = IntensityRemap.remapped(working, atlasToScan: t, minCorrelationRatio: s.remapMinCorrelationRatio, threads: s.threads)
                 if let r = remap {
                     if let l = r.level { working = l }

@@ -121,8 +121,9 @@ struct WorkingLevel: Sendable {
     /// trust and the whole mask is used (elastix refuses fewer than 25 % valid samples). It was
     /// 0.3: nibabel's EPI slab (24 slices of 2.2 mm) covers 0.29 of FSL's MNI152 head mask at
     /// ANTs' placement, so there every measure counted the unseen 71 % as zeros and the
-    /// optimiser squeezed the atlas head into the slab (scale 0.72–0.85, 23 mm from ANTs,
-    /// unflagged); at 0.1 it ends 8.3 mm from ANTs, unflagged, and the other real scans and
+    /// optimiser squeezed the atlas head into the slab (scale 0.82 / 0.85 / 0.67, 29.4 mm from
+    /// ANTs, unflagged: `Tests/Scripts/epi_example.py --atlas`); at 0.1 it ends 7.9 mm from
+    /// ANTs, unflagged, and the other real scans and
     /// partial-field-of-view cases measured gave bit-identical results (README, "Scans that
     /// image only part of the brain").
     static let minimumCoverage = 0.1

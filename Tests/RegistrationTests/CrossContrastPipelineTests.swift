@@ -48,12 +48,28 @@ struct CrossContrastPipelineTests {
         return sum / Double(max(1, n))
     }
 
-    @Test func aT2RenderingIsRegisteredToTheT1Atlas() throws {
-        let (atlas, t2) = try Self.t2Rendering()
+    /// The T2 rendering moved by a known affine about the atlas's centre of mass (scan(T·x) = t2(x)).
+    static func movedT2Rendering() throws -> (atlas: Volume, scan: Volume, truth: Affine) {
+        let (atlas, t2) = try t2Rendering()
         let centre = ImagePreparation.centreOfMass(atlas)!
         let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(5, -7, 4), rotationDegrees: SIMD3(9, -6, 7),
                                                                scale: SIMD3(1.04, 0.97, 1.02)).affine * Affine.translation(-centre)
-        let scan = resample(t2, onto: atlas.grid, atlasToScan: try #require(truth.inverse))
+        return (atlas, resample(t2, onto: atlas.grid, atlasToScan: try #require(truth.inverse)), truth)
+    }
+
+    /// The shipped default with one `contrast` key set to `value` (removed when nil), parsed as a
+    /// protocol file: for the tests of that key's values.
+    static func shippedProtocol(contrastKey key: String, _ value: String?) throws -> RegistrationProtocol {
+        let data = try Data(contentsOf: URL(fileURLWithPath: protocolsFolder + "/brain-affine.json"))
+        var obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        var c = obj["contrast"] as! [String: Any]
+        c[key] = value
+        obj["contrast"] = c
+        return try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
+    }
+
+    @Test func aT2RenderingIsRegisteredToTheT1Atlas() throws {
+        let (atlas, scan, truth) = try Self.movedT2Rendering()
         let p = try Self.shippedProtocol()
         let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
         let err = Self.meanError(r.atlasToScan, truth, atlas: atlas)

@@ -109,12 +109,7 @@ extension HeadShellTests {
     /// naming the key.
     @Test func theProtocolKeyReadsAndRefusesOtherValues() throws {
         func parse(_ value: String?) throws -> RegistrationProtocol {
-            let data = try Data(contentsOf: URL(fileURLWithPath: protocolsFolder + "/brain-affine.json"))
-            var obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-            var c = obj["contrast"] as! [String: Any]
-            c["headShell"] = value
-            obj["contrast"] = c
-            return try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
+            try CrossContrastPipelineTests.shippedProtocol(contrastKey: "headShell", value)
         }
         #expect(try parse(nil).contrast?.headShell == .auto)
         #expect(try parse("auto").contrast?.headShell == .auto)

@@ -48,11 +48,7 @@ struct IntensityRemapTests {
     /// debug-length 6 and 4 mm ones: the shipped 2 mm level reaches 0.04–0.06 mm on the
     /// benchmark's exact-truth T2 cases), and 1 and 2 threads give the same bits.
     @Test func aT2RenderingRegistersAgainstTheRemappedAtlas() throws {
-        let (atlas, t2) = try CrossContrastPipelineTests.t2Rendering()
-        let centre = ImagePreparation.centreOfMass(atlas)!
-        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(5, -7, 4), rotationDegrees: SIMD3(9, -6, 7),
-                                                               scale: SIMD3(1.04, 0.97, 1.02)).affine * Affine.translation(-centre)
-        let scan = resample(t2, onto: atlas.grid, atlasToScan: try #require(truth.inverse))
+        let (atlas, scan, truth) = try CrossContrastPipelineTests.movedT2Rendering()
         var p = try CrossContrastPipelineTests.shippedProtocol()
         p.contrast?.intensityRemap = .atlas
         let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
@@ -91,12 +87,7 @@ struct IntensityRemapTests {
     /// The key reads `off` (also when absent) and `atlas`; anything else is an error naming it.
     @Test func theProtocolKeyReadsAndRefusesOtherValues() throws {
         func parse(_ value: String?) throws -> RegistrationProtocol {
-            let data = try Data(contentsOf: URL(fileURLWithPath: protocolsFolder + "/brain-affine.json"))
-            var obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-            var c = obj["contrast"] as! [String: Any]
-            c["intensityRemap"] = value
-            obj["contrast"] = c
-            return try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
+            try CrossContrastPipelineTests.shippedProtocol(contrastKey: "intensityRemap", value)
         }
         #expect(try parse(nil).contrast?.intensityRemap == .off)
         #expect(try parse("off").contrast?.intensityRemap == .off)
