@@ -62,9 +62,13 @@ enum HeadShell {
 
     /// Whether the shell applies, from the search level's atlas and the scan's coverage of it.
     static func decide(atlas: Volume, coverage: Double) -> Registration.HeadShellDecision {
-        let litres = filledForegroundLitres(atlas)
-        return .init(atlasForegroundLitres: litres, scanCoverage: coverage,
-                     applies: atlasIsABrain(foregroundLitres: litres) && coverage >= minCoverage)
+        decide(atlasLitres: filledForegroundLitres(atlas), coverage: coverage)
+    }
+
+    /// The same from the atlas's filled foreground (litres) measured once.
+    static func decide(atlasLitres litres: Double, coverage: Double) -> Registration.HeadShellDecision {
+        .init(atlasForegroundLitres: litres, scanCoverage: coverage,
+              applies: atlasIsABrain(foregroundLitres: litres) && coverage >= minCoverage)
     }
 
     /// The normalised atlas with the shell, on a 2 mm grid over its foreground box and the margin,

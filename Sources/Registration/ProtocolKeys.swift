@@ -101,6 +101,7 @@ extension RegistrationProtocol.Limits {
         .number("maxScale", \.maxScale, in: 1...100),
         .number("maxShear", \.maxShear, in: 0...10),
         .number("minFinalSimilarity", \.minFinalSimilarity, in: -1...1),
+        .number("minFinalSimilarityBrainAtlas", \.minFinalSimilarityBrainAtlas, in: -1...1),
         .choice("checkMeasure", \.checkMeasure, optional: true),
     ]
     static let unread = Self(minScale: 0, maxScale: 0, maxShear: 0, minFinalSimilarity: 0)

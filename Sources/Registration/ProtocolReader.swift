@@ -14,6 +14,11 @@ struct ProtocolKey<Section>: Sendable {
         .init(name: name, isOptional: optional) { r, o, s in s[keyPath: field] = try r.number(o, name, in: range) }
     }
 
+    /// A number that is nil when the key is absent.
+    static func number(_ name: String, _ field: WritableKeyPath<Section, Double?> & Sendable, in range: ClosedRange<Double>) -> Self {
+        .init(name: name, isOptional: true) { r, o, s in s[keyPath: field] = try r.number(o, name, in: range) }
+    }
+
     static func integer(_ name: String, _ field: WritableKeyPath<Section, Int> & Sendable, in range: ClosedRange<Int>,
                         optional: Bool = false) -> Self {
         .init(name: name, isOptional: optional) { r, o, s in s[keyPath: field] = try r.integer(o, name, in: range) }

@@ -40,11 +40,13 @@ public enum QualityFlag: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Checks a transform and its final similarity against a protocol's limits.
-    public static func check(_ t: Affine, similarity: Double, limits: RegistrationProtocol.Limits) -> [QualityFlag] {
+    /// Checks a transform and its final similarity against a protocol's limits (against a
+    /// brain atlas, not a head, with ``RegistrationProtocol/Limits/minFinalSimilarity(brainAtlas:)``).
+    public static func check(_ t: Affine, similarity: Double, limits: RegistrationProtocol.Limits,
+                             brainAtlas: Bool = false) -> [QualityFlag] {
         guard t.isFinite, similarity.isFinite, let d = Decomposition(t) else { return [.invalidTransform] }
         var flags: [QualityFlag] = []
-        if similarity < limits.minFinalSimilarity { flags.append(.lowSimilarity) }
+        if similarity < limits.minFinalSimilarity(brainAtlas: brainAtlas) { flags.append(.lowSimilarity) }
         if d.determinant <= 0 { flags.append(.flip) }
         let s = SIMD3(abs(d.scale.x), abs(d.scale.y), abs(d.scale.z))
         if s.min() < limits.minScale || s.max() > limits.maxScale { flags.append(.extremeScale) }

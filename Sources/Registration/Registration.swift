@@ -134,6 +134,9 @@ public struct RegistrationResult: Sendable, Codable {
     /// the scan's field of view covers, when that is less than all of it but at least the 30 %
     /// below which refinement too uses the whole foreground).
     public var similarityAfter: Double
+    /// The least `similarityAfter` that passes the check (`limits.minFinalSimilarity`, or
+    /// `minFinalSimilarityBrainAtlas` against a brain atlas).
+    public var similarityMinimum: Double
     /// Whether the scan was taken to share the atlas's contrast, and why (nil when the protocol
     /// does not decide).
     public var contrast: Registration.ContrastDecision?
@@ -228,6 +231,7 @@ public enum Registration {
                                   prediction: prediction?.atlasToScan, searchWinner: searchWinner?.atlasToScan,
                                   refinementStart: start, predictionLastCorrectionMM: prediction?.lastCorrectionMM,
                                   similarityBefore: prepared.similarityBefore, similarityAfter: refined.similarity,
+                                  similarityMinimum: prepared.settings.limits.minFinalSimilarity(brainAtlas: prepared.atlasIsABrain),
                                   contrast: contrast, flags: flags, levels: refined.levels,
                                   rotationCandidatesTried: searchWinner?.candidatesTried ?? 0,
                                   timings: timings, threads: prepared.threads)

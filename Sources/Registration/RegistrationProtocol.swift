@@ -200,8 +200,18 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var maxShear: Double
         /// A final similarity below this raises `lowSimilarity`.
         public var minFinalSimilarity: Double
+        /// The minimum instead of `minFinalSimilarity` when the atlas is a brain, not a head
+        /// (``HeadShell/atlasIsABrain(foregroundLitres:)``; optional key, nil: the same minimum).
+        /// A skull-stripped atlas scores lower on every measure over its mask: the brain's edge
+        /// against the scan's CSF and skull, which a head atlas adds, is not in the mask.
+        public var minFinalSimilarityBrainAtlas: Double?
         /// The measure `minFinalSimilarity` applies to (optional key; default `ncc`).
         public var checkMeasure: CheckMeasure = .ncc
+
+        /// The least final similarity that passes the check against this kind of atlas.
+        public func minFinalSimilarity(brainAtlas: Bool) -> Double {
+            brainAtlas ? minFinalSimilarityBrainAtlas ?? minFinalSimilarity : minFinalSimilarity
+        }
     }
 
     public static let formatName = "stnreg-protocol"

@@ -133,8 +133,8 @@ extension Registration {
         // A skull-stripped atlas: the cross-contrast path's coarse stages
         // against the atlas with a head (built only when that path runs: now, or at a retry).
         if c.headShell == .auto {
-            decision.headShell = HeadShell.decide(atlas: level.atlas,
-                                                  coverage: level.coveredMask(atlasToScan: start, marginMM: 0).coverage)
+            decision.headShell = HeadShell.decide(atlasLitres: s.atlasLitres,
+                                                        coverage: level.coveredMask(atlasToScan: start, marginMM: 0).coverage)
         }
         let probe = ContrastProbe(decision: decision, path: cross, initialisation: ini)
         guard !same, let shell = decision.headShell, shell.applies else { return probe }

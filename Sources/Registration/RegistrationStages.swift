@@ -25,6 +25,11 @@ extension Registration {
         var normalised: (scan: Volume, atlas: Volume, percentiles: [Double])
         /// One progress line.
         var summary: String
+        /// The atlas's filled foreground on the search level (litres; ``HeadShell``).
+        var atlasLitres: Double
+        /// True when the atlas is a brain, not a head (``HeadShell/atlasIsABrain(foregroundLitres:)``):
+        /// it decides the remap and the check's minimum.
+        var atlasIsABrain: Bool { HeadShell.atlasIsABrain(foregroundLitres: atlasLitres) }
         /// True on the cross-contrast path with `contrast.intensityRemap` `atlas`: the levels
         /// after the first run against the remapped atlas (``IntensityRemap``).
         var remapsFinerLevels = false
@@ -47,9 +52,8 @@ extension Registration {
             p.remapMinCorrelationRatio = c.intensityRemapMinCorrelationRatio
             if c.intensityRemap == .atlas {
                 // Only against a brain atlas (``IntensityRemap``).
-                let litres = HeadShell.filledForegroundLitres(searchLevel.atlas)
-                p.remapsFinerLevels = HeadShell.atlasIsABrain(foregroundLitres: litres)
-                if !p.remapsFinerLevels { p.remapRefusal = String(format: "atlas not remapped: it holds a head (foreground %.1f L), not a brain", litres) }
+                p.remapsFinerLevels = atlasIsABrain
+                if !p.remapsFinerLevels { p.remapRefusal = String(format: "atlas not remapped: it holds a head (foreground %.1f L), not a brain", atlasLitres) }
             }
             return p
         }
@@ -129,7 +133,8 @@ extension Registration {
         return Prepared(settings: p, pyramid: pyramid, searchSpacingMM: searchSpacing, atlasCentre: atlasCentre,
                         scanCentre: scanCentre, radiusMM: radius, threads: threads, similarityBefore: before,
                         normalised: (scanN, atlasN, p.intensityPercentiles),
-                        summary: "prepared \(p.levels.count) levels (\(names)\(skippedNote))")
+                        summary: "prepared \(p.levels.count) levels (\(names)\(skippedNote))",
+                        atlasLitres: HeadShell.filledForegroundLitres(pyramid[searchSpacing].atlas))
     }
 
     /// Centre of mass, then the FFT translation search (each as the protocol says).
@@ -229,7 +234,12 @@ extension Registration {
     /// contrast retry, partial field of view, unconverged or disagreeing prediction).
     static func check(_ s: Prepared, _ refined: Refined, prediction: PredictionStage?, mode: RotationSearchMode,
                       usedFallback: Bool, retriedCrossContrast: Bool = false) -> [QualityFlag] {
-        var flags = refined.flags
+        // `refined.flags` hold the check at `minFinalSimilarity` whatever the atlas: the retries
+        // (a second search, the cross-contrast retry) and the choice between two results still
+        // start there. The reported flags apply the atlas's own minimum (against a brain atlas,
+        // `minFinalSimilarityBrainAtlas`), so only the flag changes, not the transform.
+        var flags = QualityFlag.check(refined.atlasToScan, similarity: refined.similarity, limits: s.settings.limits,
+                                      brainAtlas: s.atlasIsABrain)
         if usedFallback { flags.append(.fallbackSearchUsed) }
         if retriedCrossContrast { flags.append(.crossContrastRetryUsed) }
         // The flag asks whether the scan images the atlas foreground at all (no margin).

@@ -90,6 +90,8 @@ public struct TransformRecord: Codable, Sendable {
     public var contrast: Registration.ContrastDecision?
     public var similarityBefore: Double
     public var similarityAfter: Double
+    /// The least `similarityAfter` that passed the check (nil in records of older versions).
+    public var similarityMinimum: Double?
     public var flags: [QualityFlag]
     public var levels: [LevelReport]
     public var rotationCandidatesTried: Int
@@ -123,6 +125,7 @@ public struct TransformRecord: Codable, Sendable {
         contrast = result.contrast
         similarityBefore = result.similarityBefore
         similarityAfter = result.similarityAfter
+        similarityMinimum = result.similarityMinimum
         flags = result.flags
         levels = result.levels
         rotationCandidatesTried = result.rotationCandidatesTried

@@ -114,7 +114,7 @@ public enum AuditHook {
                              searchWinnerAtlasToScan: r.searchWinnerAtlasToScan, refinementStartAtlasToScan: r.refinementStartAtlasToScan,
                              predictionLastCorrectionMM: r.predictionLastCorrectionMM, rotationCandidatesTried: r.rotationCandidatesTried)
         p.atlasToScan = r.atlasToScan
-        p.similarity = .init(measure: r.similarityMeasure, before: r.similarityBefore, after: r.similarityAfter)
+        p.similarity = .init(measure: r.similarityMeasure, before: r.similarityBefore, after: r.similarityAfter, minimum: r.similarityMinimum)
         p.iterations = r.levels.reduce(0) { $0 + $1.iterations }
         p.levels = r.levels
         p.contrast = r.contrast

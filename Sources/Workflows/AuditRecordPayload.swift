@@ -121,11 +121,13 @@ public struct AuditRecordPayload: Encodable, Sendable {
         }
     }
 
-    /// `{measure, before, after}`: the quality check's similarity.
+    /// `{measure, before, after, minimum}`: the quality check's similarity and the least that passed.
     public struct Similarity: Encodable, Sendable {
         public var measure: String
         public var before: Double
         public var after: Double
+        /// The least `after` that passed the check (nil: a record of an older version).
+        public var minimum: Double?
     }
 
     /// `{policy: reject|zero, replaced: {role: count}}`: the `--non-finite` choice and how many

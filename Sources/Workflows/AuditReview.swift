@@ -180,7 +180,9 @@ public enum AuditReview {
         if let det = row.determinant, det <= 0 { row.limitFlags.append("flip") }
         if let s = row.scale, s.contains(where: { abs($0) < limits.minScale || abs($0) > limits.maxScale }) { row.limitFlags.append("extremeScale") }
         if let s = row.shear, s.contains(where: { abs($0) > limits.maxShear }) { row.limitFlags.append("extremeShear") }
-        if command == "align", let sim = row.similarityAfter, sim < limits.minFinalSimilarity { row.limitFlags.append("lowSimilarity") }
+        // The minimum the check applied (a brain atlas has its own), else the protocol's.
+        let minimum = f["similarity"]?["minimum"]?.number ?? limits.minFinalSimilarity
+        if command == "align", let sim = row.similarityAfter, sim < minimum { row.limitFlags.append("lowSimilarity") }
         row.limitFlags.removeAll { row.flags.contains($0) }
         return row
     }

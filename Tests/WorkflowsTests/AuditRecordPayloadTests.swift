@@ -52,14 +52,16 @@ struct AuditRecordPayloadTests {
         // cross-contrast retry, null here: the phantom passes its check; the head-shell decision
         // from the atlas's foreground volume), each level's
         // evaluations and stop reason (the second-order optimiser), whether it ran against the
-        // remapped atlas (contrast.intensityRemap), and the stage
+        // remapped atlas (contrast.intensityRemap), the check's minimum against a brain atlas
+        // (limits.minFinalSimilarityBrainAtlas) and the one it applied (similarity.minimum), and the stage
         // timers that now cover the wall time (AlignJob.stageKeys; the record cannot time its own append).
         let newTimers = Set(AlignJob.stageKeys.filter { !["audit", "predict", "search"].contains($0) }.map { "timingsSeconds." + $0 })
             .subtracting(old)
         #expect(Self.paths(r).subtracting(old) == Set(["protocol.limits.checkMeasure", "contrast.correlationRatio", "contrast.linearity",
                                                        "contrast.crossContrastRetry", "levels[].evaluations", "levels[].stopReason", "levels[].atlasRemapped",
                                                        "contrast.headShell", "contrast.headShell.applies",
-                                                       "contrast.headShell.atlasForegroundLitres", "contrast.headShell.scanCoverage"])
+                                                       "contrast.headShell.atlasForegroundLitres", "contrast.headShell.scanCoverage",
+                                                       "protocol.limits.minFinalSimilarityBrainAtlas", "similarity.minimum"])
             .union(newTimers))
         #expect(r["contrast"]?["crossContrastRetry"] == .null)
 
@@ -101,7 +103,7 @@ struct AuditRecordPayloadTests {
         bad.protocolName = nil
         #expect(throws: (any Error).self) { try bad.runAndAudit(log: c.dir + "/failed.jsonl") }
         #expect(Self.paths(try Self.record(c.dir + "/failed.jsonl"))
-                == Self.paths(try Self.fixtureRecord("align-apply.jsonl", line: 5)).union(["protocol.limits.checkMeasure"]))
+                == Self.paths(try Self.fixtureRecord("align-apply.jsonl", line: 5)).union(["protocol.limits.checkMeasure", "protocol.limits.minFinalSimilarityBrainAtlas"]))
 
         // An apply of the ITK file, and one of a missing transform: fixture lines 3 and 4.
         let outcome = try c.job(prefix: "out").run()
