@@ -98,6 +98,7 @@ struct BatchJobTests {
         let c = try BatchCase(scans: 1)
         var p = try RegistrationProtocol.load(path: c.protocolPath)
         p.limits.minFinalSimilarity = 1   // an interpolated result never reaches NCC 1
+        p.limits.minFinalSimilarityBrainAtlas = 1   // the same against a brain atlas
         let strict = c.dir + "/strict.json"
         try p.canonicalJSON().write(to: URL(fileURLWithPath: strict))
         let out = try c.out("batch")

@@ -62,6 +62,7 @@ struct CrossContrastRetryTests {
         let scan = resample(atlas, onto: atlas.grid, atlasToScan: try #require(truth.inverse))
         var p = try Pipeline.shippedProtocol()
         p.limits.minFinalSimilarity = 1   // normalised MI < 1 for any two different images: always lowSimilarity
+        p.limits.minFinalSimilarityBrainAtlas = 1   // the same against a brain atlas
         let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
         let contrast = try #require(r.contrast)
         let retry = try #require(contrast.crossContrastRetry)
