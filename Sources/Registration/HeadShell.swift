@@ -60,12 +60,8 @@ enum HeadShell {
     /// leaves alone cover 0.82 (a b0) to 0.92 (an fMRI reference); slabs of 120–130 mm 0.85–0.89.
     static let minCoverage = 0.6
 
-    /// Whether the shell applies, from the search level's atlas and the scan's coverage of it.
-    static func decide(atlas: Volume, coverage: Double) -> Registration.HeadShellDecision {
-        decide(atlasLitres: filledForegroundLitres(atlas), coverage: coverage)
-    }
-
-    /// The same from the atlas's filled foreground (litres) measured once.
+    /// Whether the shell applies, from the filled foreground (litres, ``filledForegroundLitres(_:)``)
+    /// of the search level's atlas and the scan's coverage of it.
     static func decide(atlasLitres litres: Double, coverage: Double) -> Registration.HeadShellDecision {
         .init(atlasForegroundLitres: litres, scanCoverage: coverage,
               applies: atlasIsABrain(foregroundLitres: litres) && coverage >= minCoverage)

@@ -33,7 +33,8 @@ extension BatchJob {
         p.model.model = outcome.model
         p.frames = outcome.frames.enumerated().map { t, r in
             .init(frame: t, atlasToScan: r.atlasToScan, decomposition: r.decomposition,
-                  similarity: .init(measure: r.similarityMeasure, before: r.similarityBefore, after: r.similarityAfter),
+                  similarity: .init(measure: r.similarityMeasure, before: r.similarityBefore, after: r.similarityAfter,
+                                    minimum: r.similarityMinimum),
                   iterations: r.levels.reduce(0) { $0 + $1.iterations }, flags: r.flags)
         }
         p.iterations = outcome.frames.reduce(0) { $0 + $1.levels.reduce(0) { $0 + $1.iterations } }

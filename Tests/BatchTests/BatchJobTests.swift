@@ -136,6 +136,8 @@ struct BatchJobTests {
             let e = (f["atlasToScan"]?.array ?? []).flatMap { $0.array ?? [] }.compactMap(\.number)
             let a = try #require(Affine(rowMajor4x4: e))
             #expect(Affine.maxAbsDifference(a, c.seriesMotion[t]) < 0.5, "frame \(t)")
+            // The minimum the frame's check applied, as in the frame's transform record (not null).
+            #expect(f["similarity"]?["minimum"]?.number == file.frames[t].similarityMinimum && file.frames[t].similarityMinimum != nil, "frame \(t)")
         }
         let csv = try String(contentsOfFile: prefix + "_motion.csv", encoding: .utf8).split(separator: "\n")
         #expect(csv.count == 5 && csv[0].hasPrefix("frame,translation_x_mm"))

@@ -10,12 +10,7 @@ import VolumeCore
 /// result and its record say which minimum applied.
 struct BrainAtlasCheckTests {
     static func shippedProtocol(limitsKey key: String, _ value: Any?) throws -> RegistrationProtocol {
-        let data = try Data(contentsOf: URL(fileURLWithPath: protocolsFolder + "/brain-affine.json"))
-        var obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        var l = obj["limits"] as! [String: Any]
-        l[key] = value
-        obj["limits"] = l
-        return try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
+        try CrossContrastPipelineTests.shippedProtocol(section: "limits", key: key, value)
     }
 
     @Test func theBrainAtlasMinimumAppliesOnlyToABrainAtlas() throws {

@@ -60,11 +60,16 @@ struct CrossContrastPipelineTests {
     /// The shipped default with one `contrast` key set to `value` (removed when nil), parsed as a
     /// protocol file: for the tests of that key's values.
     static func shippedProtocol(contrastKey key: String, _ value: String?) throws -> RegistrationProtocol {
+        try shippedProtocol(section: "contrast", key: key, value)
+    }
+
+    /// The shipped brain-affine.json with `section.key` set to `value` (nil: removed), parsed.
+    static func shippedProtocol(section: String, key: String, _ value: Any?) throws -> RegistrationProtocol {
         let data = try Data(contentsOf: URL(fileURLWithPath: protocolsFolder + "/brain-affine.json"))
         var obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        var c = obj["contrast"] as! [String: Any]
+        var c = obj[section] as! [String: Any]
         c[key] = value
-        obj["contrast"] = c
+        obj[section] = c
         return try RegistrationProtocol.parse(try JSONSerialization.data(withJSONObject: obj), path: "x.json")
     }
 

@@ -30,12 +30,12 @@ struct HeadShellTests {
         let brain = Self.spheres([70], [0.8]), head = Self.spheres([70, 76, 82], [0.8, 0.01, 0.6])
         #expect(abs(HeadShell.filledForegroundLitres(brain) - 1.437) < 0.05)
         #expect(abs(HeadShell.filledForegroundLitres(head) - 2.310) < 0.08)
-        #expect(HeadShell.decide(atlas: brain, coverage: 1).applies)
-        #expect(HeadShell.decide(atlas: brain, coverage: 0.6).applies)
-        #expect(!HeadShell.decide(atlas: brain, coverage: 0.59).applies, "a thin slab")
+        #expect(HeadShell.decide(atlasLitres: HeadShell.filledForegroundLitres(brain), coverage: 1).applies)
+        #expect(HeadShell.decide(atlasLitres: HeadShell.filledForegroundLitres(brain), coverage: 0.6).applies)
+        #expect(!HeadShell.decide(atlasLitres: HeadShell.filledForegroundLitres(brain), coverage: 0.59).applies, "a thin slab")
         let bigHead = Self.spheres([78, 84, 92], [0.8, 0.01, 0.6])
         #expect(abs(HeadShell.filledForegroundLitres(bigHead) - 3.262) < 0.1)
-        #expect(!HeadShell.decide(atlas: bigHead, coverage: 1).applies)
+        #expect(!HeadShell.decide(atlasLitres: HeadShell.filledForegroundLitres(bigHead), coverage: 1).applies)
     }
 
     /// The layers by distance from the brain, the brain itself unchanged, and the head mask, read
