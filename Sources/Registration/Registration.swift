@@ -175,10 +175,11 @@ public enum Registration {
     /// The rotation search runs when the mode (the request's, else the protocol's) is `always`,
     /// or `fallback` with a prediction that did not converge. A refinement that fails its check
     /// gets a second search (``retrySearch(_:mode:searched:)``) whose winner is refined too, and
-    /// the better of the two results (by the checked similarity) is kept. A scan the contrast
+    /// the better of the two results is kept (by the checked similarity; on a path with the head
+    /// shell by ``Prepared/headShellSimilarity(_:)``). A scan the contrast
     /// probe took for the atlas's contrast whose result still fails its check is registered once
     /// more on the cross-contrast path (``crossContrastRetry(_:prediction:mode:refine:timings:progress:)``),
-    /// and the better checked result is kept (``better(_:than:)``; recorded in
+    /// and the better result is kept (``better(_:than:headShell:)``; recorded in
     /// ``ContrastDecision/crossContrastRetry`` and flagged ``QualityFlag/crossContrastRetryUsed``).
     public static func register(_ request: RegistrationRequest,
                                 progress: (@Sendable (String) -> Void)? = nil) throws -> RegistrationResult {
@@ -211,17 +212,22 @@ public enum Registration {
                 refine(path, from: winner.atlasToScan, enabled: request.refine, progress: progress)
             }
             usedFallback = true
-            if searchWinner == nil || second.similarity > refined.similarity { searchWinner = winner }
-            if second.similarity > refined.similarity { refined = second; start = winner.atlasToScan }
+            let secondBetter = path.scores(second, above: refined)
+            if searchWinner == nil || secondBetter { searchWinner = winner }
+            if secondBetter { refined = second; start = winner.atlasToScan }
         }
         // The probe said "same contrast" and that failed its check: once more on the cross-contrast path.
         var contrast = probe?.decision, kept = (initialisation: initialisation, path: path)
         if let probe, probe.decision.sameContrast, refined.flags.contains(where: \.isFailure) {
             let retry = crossContrastRetry(probe, prediction: prediction, mode: mode, refine: request.refine, timings: &timings, progress: progress)
-            let better = better(retry.refined, than: refined)
+            let shell = retry.path.headShellSimilarity(refined.atlasToScan).flatMap { first in
+                retry.path.headShellSimilarity(retry.refined.atlasToScan).map { (first: first, retry: $0) }
+            }
+            let better = better(retry.refined, than: refined, headShell: shell.map { (a: $0.retry, b: $0.first) })
             contrast?.crossContrastRetry = .init(similarity: retry.refined.levels.first?.similarityMeasure ?? probe.path.settings.similarity,
                                                  sameContrastCheckedSimilarity: refined.similarity,
-                                                 retryCheckedSimilarity: retry.refined.similarity, kept: better)
+                                                 retryCheckedSimilarity: retry.refined.similarity, kept: better,
+                                                 sameContrastHeadShellSimilarity: shell?.first, retryHeadShellSimilarity: shell?.retry)
             if better { refined = retry.refined; start = retry.start; searchWinner = retry.searchWinner; kept = (retry.initialisation, retry.path) }
         }
         let flags = check(kept.path, refined, prediction: prediction, mode: mode, usedFallback: usedFallback,

@@ -58,14 +58,23 @@ extension Registration {
         public var sameContrastCheckedSimilarity: Double
         public var retryCheckedSimilarity: Double
         /// True when the retry's result was kept (it passed the check where the first did not,
-        /// or both passed or failed alike and its checked similarity was higher).
+        /// or both passed or failed alike and it scored higher: by the head-shell similarities
+        /// below when present, else by the checked similarity).
         public var kept: Bool
+        /// With the head shell on the retry's path: normalised MI of each result against the
+        /// atlas with the shell on the search level, which chose between them
+        /// (``Registration/better(_:than:headShell:)``); nil otherwise and in older records.
+        public var sameContrastHeadShellSimilarity: Double? = nil
+        public var retryHeadShellSimilarity: Double? = nil
 
-        public init(similarity: SimilarityKind, sameContrastCheckedSimilarity: Double, retryCheckedSimilarity: Double, kept: Bool) {
+        public init(similarity: SimilarityKind, sameContrastCheckedSimilarity: Double, retryCheckedSimilarity: Double, kept: Bool,
+                    sameContrastHeadShellSimilarity: Double? = nil, retryHeadShellSimilarity: Double? = nil) {
             self.similarity = similarity
             self.sameContrastCheckedSimilarity = sameContrastCheckedSimilarity
             self.retryCheckedSimilarity = retryCheckedSimilarity
             self.kept = kept
+            self.sameContrastHeadShellSimilarity = sameContrastHeadShellSimilarity
+            self.retryHeadShellSimilarity = retryHeadShellSimilarity
         }
     }
 
@@ -185,10 +194,14 @@ extension Registration {
         return Retry(path: path, refined: refined, initialisation: probe.initialisation, searchWinner: winner, start: start)
     }
 
-    /// True when `a` is the better checked result: it passes the check where `b` fails, or both
-    /// pass (or both fail) and its checked similarity is higher.
-    static func better(_ a: Refined, than b: Refined) -> Bool {
+    /// True when `a` is the better result: it passes the check where `b` fails; or both pass (or
+    /// both fail) and it scores higher — by `headShell` (the two results' similarities against
+    /// the atlas with the head shell, ``Prepared/headShellSimilarity(_:)``) when given, else by
+    /// the checked similarity.
+    static func better(_ a: Refined, than b: Refined, headShell: (a: Double, b: Double)? = nil) -> Bool {
         let aFails = a.flags.contains(where: \.isFailure), bFails = b.flags.contains(where: \.isFailure)
-        return aFails != bFails ? !aFails : a.similarity > b.similarity
+        if aFails != bFails { return !aFails }
+        if let headShell { return headShell.a > headShell.b }
+        return a.similarity > b.similarity
     }
 }

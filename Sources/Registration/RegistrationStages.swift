@@ -37,6 +37,9 @@ extension Registration {
         var remapMinCorrelationRatio = 0.0
         /// Why the remap asked for does not run (an atlas with a head), for the progress line.
         var remapRefusal: String?
+        /// True when the search level and the coarsest level hold the atlas with the head shell
+        /// (``withHeadShell()``).
+        var headShelled = false
 
         var searchLevel: WorkingLevel { pyramid[searchSpacingMM] }
         var finestLevel: WorkingLevel { pyramid[settings.levels.last!.spacingMM] }
@@ -66,7 +69,27 @@ extension Registration {
             for s in Set([searchSpacingMM, settings.levels[0].spacingMM]).sorted() {
                 p.pyramid = p.pyramid.replacing(s, with: HeadShell.level(shell, replacing: pyramid[s], threads: threads))
             }
+            p.headShelled = true
             return p
+        }
+
+        /// Normalised MI of the scan at `atlasToScan` against the atlas with the head shell, on
+        /// the search level (over the head and the scan's field of view), when this path has the
+        /// shell; nil otherwise. It chooses between two results of a scan with skull against a
+        /// skull-stripped atlas: the checked similarity (the plain atlas, over its brain) cannot,
+        /// since it scores the atlas brain fitted to the whole head about as high as the brain
+        /// in the head (a real b0, rotated in its header six ways: 0.0851–0.0865 for results
+        /// 8.6 mm off the head-with-skull proxy, 0.0839–0.0852 for the right ones; README).
+        func headShellSimilarity(_ atlasToScan: Affine) -> Double? {
+            guard headShelled else { return nil }
+            return Refinement.checkedSimilarity(level: searchLevel, atlasToScan: atlasToScan, measure: .nmi, threads: threads).value
+        }
+
+        /// True when `a` scores above `b`: by ``headShellSimilarity(_:)`` on a path with the
+        /// head shell, else by the checked similarity.
+        func scores(_ a: Refined, above b: Refined) -> Bool {
+            if let sa = headShellSimilarity(a.atlasToScan), let sb = headShellSimilarity(b.atlasToScan) { return sa > sb }
+            return a.similarity > b.similarity
         }
     }
 
