@@ -205,16 +205,24 @@ public enum Registration {
         var start = searchWinner?.atlasToScan ?? prediction?.atlasToScan ?? initialisation
         var refined = Stopwatch.time("refine", into: &timings) { refine(path, from: start, enabled: request.refine, progress: progress) }
         var usedFallback = false
-        if refined.flags.contains(where: \.isFailure), let kind = retrySearch(path, mode: mode, searched: searchWinner != nil) {
-            let winner = Stopwatch.time("search", into: &timings) { search(path, from: initialisation, prediction: prediction, kind: kind) }
-            progress?("check failed; rotation search scored on \(kind.rawValue): \(winner.candidatesTried) candidates")
-            let second = Stopwatch.time("refine", into: &timings) {
-                refine(path, from: winner.atlasToScan, enabled: request.refine, progress: progress)
+        if refined.flags.contains(where: \.isFailure), let retry = retrySearch(path, mode: mode, searched: searchWinner != nil) {
+            let winner = Stopwatch.time("search", into: &timings) {
+                search(path, from: initialisation, prediction: prediction, kind: retry.kind, skipping: retry.skipping)
             }
-            usedFallback = true
-            let secondBetter = path.scores(second, above: refined)
-            if searchWinner == nil || secondBetter { searchWinner = winner }
-            if secondBetter { refined = second; start = winner.atlasToScan }
+            // The next ranks compete only when their best outscores the first search's winner.
+            let competes = retry.skipping == 0 || searchWinner.map { winner.score > $0.score } ?? true
+            progress?("check failed; rotation search scored on \(retry.kind.rawValue)"
+                + (retry.skipping > 0 ? ", the next \(RotationSearch.refinedCandidates) candidates refined" : "")
+                + ": \(winner.candidatesTried) candidates" + (competes ? "" : "; none outscores the first search's winner"))
+            if competes {
+                let second = Stopwatch.time("refine", into: &timings) {
+                    refine(path, from: winner.atlasToScan, enabled: request.refine, progress: progress)
+                }
+                usedFallback = true
+                let secondBetter = path.scores(second, above: refined)
+                if searchWinner == nil || secondBetter { searchWinner = winner }
+                if secondBetter { refined = second; start = winner.atlasToScan }
+            }
         }
         // The probe said "same contrast" and that failed its check: once more on the cross-contrast path.
         var contrast = probe?.decision, kept = (initialisation: initialisation, path: path)

@@ -107,6 +107,9 @@ extension Registration {
     struct SearchWinner {
         var atlasToScan: Affine
         var candidatesTried: Int
+        /// The winner's search-measure score on the search level after its brief refinement
+        /// (comparable between two searches on the same measure).
+        var score: Double
     }
 
     /// Stage 6 — refinement over every level, with the check's similarity and flags.
@@ -187,28 +190,44 @@ extension Registration {
     /// The rotation search from the initialisation (never from a prediction); a usable
     /// prediction competes as one more candidate.
     /// `refined` of the best-scoring rotations get the translation search and a brief
-    /// refinement (the probe refines one, a full search ``RotationSearch/refinedCandidates``).
+    /// refinement (the probe refines one, a full search ``RotationSearch/refinedCandidates``),
+    /// from rank `skipping` on (a second search on the same measure takes the next ones; it
+    /// leaves the prediction out, which the first search refined).
     static func search(_ s: Prepared, from initialisation: Affine, prediction: PredictionStage?,
-                       kind: SimilarityKind? = nil, refined: Int = RotationSearch.refinedCandidates) -> SearchWinner {
+                       kind: SimilarityKind? = nil, refined: Int = RotationSearch.refinedCandidates,
+                       skipping: Int = 0) -> SearchWinner {
         var settings = s.settings
         if let kind { settings.initialisation.searchSimilarity = kind }
+        let extra = skipping > 0 ? [] : prediction?.atlasToScan.map { [$0] } ?? []
         let r = RotationSearch.run(level: s.searchLevel, atlasCentre: s.atlasCentre, scanCentre: s.scanCentre,
-                                   start: initialisation, extraCandidates: prediction?.atlasToScan.map { [$0] } ?? [],
+                                   start: initialisation, extraCandidates: extra,
                                    radiusMM: s.radiusMM, settings: settings,
                                    useTranslationSearch: s.settings.initialisation.translationSearch, refined: refined,
-                                   threads: s.threads)
-        return SearchWinner(atlasToScan: r.best, candidatesTried: r.candidatesTried)
+                                   skipping: skipping, threads: s.threads)
+        return SearchWinner(atlasToScan: r.best, candidatesTried: r.candidatesTried, score: r.bestScore)
     }
 
-    /// The measure of a second rotation search after a failed check, or nil for none: in
-    /// `fallback` mode the protocol's search measure when no search ran yet; otherwise global NCC
-    /// when the first search was scored on another measure (the cross-contrast path's MI). The
-    /// checked similarity then picks between the two results.
-    static func retrySearch(_ s: Prepared, mode: RotationSearchMode, searched: Bool) -> SimilarityKind? {
+    /// A second rotation search after a failed check: its measure and the ranks it skips.
+    struct SearchRetry: Equatable {
+        var kind: SimilarityKind
+        var skipping: Int
+    }
+
+    /// The second rotation search after a failed check, or nil for none: in `fallback` mode
+    /// the protocol's search measure when no search ran yet; global NCC when the first search
+    /// was scored on another measure (the cross-contrast path's MI); when it was scored on NCC,
+    /// NCC again over the next ``RotationSearch/refinedCandidates`` ranks (a Colin27 scan with
+    /// skull, its top 30 % cut off and rotated 69°, ranked the rotation that registers it 6th
+    /// and ended 42 mm off, flagged; README), whose winner is refined only when it outscores the
+    /// first search's on the search level (so a scan that fails its check for another reason,
+    /// such as a contrast the probe took for the atlas's, pays the four brief refinements, not
+    /// a whole registration). The checked similarity (on the head shell's path
+    /// ``Prepared/headShellSimilarity(_:)``) then picks between the two results.
+    static func retrySearch(_ s: Prepared, mode: RotationSearchMode, searched: Bool) -> SearchRetry? {
         let first = s.settings.initialisation.searchSimilarity
-        if mode == .fallback && !searched { return first }
-        if searched && first != .ncc { return .ncc }
-        return nil
+        if mode == .fallback && !searched { return .init(kind: first, skipping: 0) }
+        guard searched else { return nil }
+        return first != .ncc ? .init(kind: .ncc, skipping: 0) : .init(kind: .ncc, skipping: RotationSearch.refinedCandidates)
     }
 
     /// Refinement coarse to fine from `start` (skipped when `enabled` is false), then the checked

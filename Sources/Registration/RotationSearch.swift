@@ -14,6 +14,8 @@ enum RotationSearch {
     struct Outcome {
         var best: Affine
         var candidatesTried: Int
+        /// The best refined candidate's score on the search measure.
+        var bestScore: Double
     }
 
     /// Distinct rotation matrices of the Euler grid (entries compared to 1e-6).
@@ -35,7 +37,8 @@ enum RotationSearch {
     }
 
     /// `extraCandidates` (e.g. the network's prediction) are refined like the best rotations
-    /// and compete with them.
+    /// and compete with them; `skipping` leaves out that many of the best-scoring rotations (a
+    /// second search takes the next ranks).
     /// Rotations refined after scoring (the best by the search measure).
     static let refinedCandidates = 4
 
@@ -46,7 +49,7 @@ enum RotationSearch {
 
     static func run(level: WorkingLevel, atlasCentre: SIMD3<Double>, scanCentre: SIMD3<Double>, start: Affine,
                     extraCandidates: [Affine] = [], radiusMM: Double, settings p: RegistrationProtocol, useTranslationSearch: Bool,
-                    refined: Int = refinedCandidates, threads: Int) -> Outcome {
+                    refined: Int = refinedCandidates, skipping: Int = 0, threads: Int) -> Outcome {
         let rotations = candidates(maxDegrees: p.initialisation.rotationSearchMaxDegrees,
                                    stepDegrees: p.initialisation.rotationSearchStepDegrees)
         // Keep start's linear part (identity unless a caller started elsewhere) and rotate about the atlas centre.
@@ -59,7 +62,7 @@ enum RotationSearch {
         }
         // Stable order: by score, then by candidate index (sort is stable on equal keys here via index).
         let order = scored.indices.sorted { scored[$0].score != scored[$1].score ? scored[$0].score > scored[$1].score : $0 < $1 }
-        let keep = order.prefix(max(1, refined))
+        let keep = order.dropFirst(min(skipping, max(0, order.count - 1))).prefix(max(1, refined))
         var best = start
         var bestScore = -Double.infinity
         let model: TransformModel = p.transform == .rigid ? .rigid : .similarity
@@ -83,6 +86,6 @@ enum RotationSearch {
                 : Refinement.similarity(level: level, atlasToScan: r.atlasToScan, threads: threads, kind: p.initialisation.searchSimilarity)
             if score > bestScore { bestScore = score; best = r.atlasToScan }
         }
-        return Outcome(best: best, candidatesTried: rotations.count)
+        return Outcome(best: best, candidatesTried: rotations.count, bestScore: bestScore)
     }
 }
