@@ -228,14 +228,12 @@ public enum Registration {
         var contrast = probe?.decision, kept = (initialisation: initialisation, path: path)
         if let probe, probe.decision.sameContrast, refined.flags.contains(where: \.isFailure) {
             let retry = crossContrastRetry(probe, prediction: prediction, mode: mode, refine: request.refine, timings: &timings, progress: progress)
-            let shell = retry.path.headShellSimilarity(refined.atlasToScan).flatMap { first in
-                retry.path.headShellSimilarity(retry.refined.atlasToScan).map { (first: first, retry: $0) }
-            }
-            let better = better(retry.refined, than: refined, headShell: shell.map { (a: $0.retry, b: $0.first) })
+            let shell = retry.path.headShellSimilarities(retry.refined, refined)
+            let better = better(retry.refined, than: refined, headShell: shell)
             contrast?.crossContrastRetry = .init(similarity: retry.refined.levels.first?.similarityMeasure ?? probe.path.settings.similarity,
                                                  sameContrastCheckedSimilarity: refined.similarity,
                                                  retryCheckedSimilarity: retry.refined.similarity, kept: better,
-                                                 sameContrastHeadShellSimilarity: shell?.first, retryHeadShellSimilarity: shell?.retry)
+                                                 sameContrastHeadShellSimilarity: shell?.b, retryHeadShellSimilarity: shell?.a)
             if better { refined = retry.refined; start = retry.start; searchWinner = retry.searchWinner; kept = (retry.initialisation, retry.path) }
         }
         let flags = check(kept.path, refined, prediction: prediction, mode: mode, usedFallback: usedFallback,

@@ -200,8 +200,12 @@ extension Registration {
     /// the checked similarity.
     static func better(_ a: Refined, than b: Refined, headShell: (a: Double, b: Double)? = nil) -> Bool {
         let aFails = a.flags.contains(where: \.isFailure), bFails = b.flags.contains(where: \.isFailure)
-        if aFails != bFails { return !aFails }
-        if let headShell { return headShell.a > headShell.b }
-        return a.similarity > b.similarity
+        return aFails != bFails ? !aFails : scoresAbove(a, b, headShell: headShell)
+    }
+
+    /// The one rule that ranks two results: by their similarities against the atlas with the
+    /// head shell when given, else by the checked similarity.
+    static func scoresAbove(_ a: Refined, _ b: Refined, headShell: (a: Double, b: Double)?) -> Bool {
+        headShell.map { $0.a > $0.b } ?? (a.similarity > b.similarity)
     }
 }

@@ -78,18 +78,24 @@ extension Registration {
         /// shell; nil otherwise. It chooses between two results of a scan with skull against a
         /// skull-stripped atlas: the checked similarity (the plain atlas, over its brain) cannot,
         /// since it scores the atlas brain fitted to the whole head about as high as the brain
-        /// in the head (a real b0, rotated in its header six ways: 0.0851–0.0865 for results
-        /// 8.6 mm off the head-with-skull proxy, 0.0839–0.0852 for the right ones; README).
+        /// in the head (a real b0 rotated in its header six ways, the build before this rule: the
+        /// five results 8.6 mm off the head-with-skull proxy checked 0.0853–0.0865, the two
+        /// right ones 0.0849–0.0852; README).
         func headShellSimilarity(_ atlasToScan: Affine) -> Double? {
             guard headShelled else { return nil }
             return Refinement.checkedSimilarity(level: searchLevel, atlasToScan: atlasToScan, measure: .nmi, threads: threads).value
         }
 
-        /// True when `a` scores above `b`: by ``headShellSimilarity(_:)`` on a path with the
-        /// head shell, else by the checked similarity.
+        /// ``headShellSimilarity(_:)`` of two results, when this path has the shell.
+        func headShellSimilarities(_ a: Refined, _ b: Refined) -> (a: Double, b: Double)? {
+            guard let sa = headShellSimilarity(a.atlasToScan), let sb = headShellSimilarity(b.atlasToScan) else { return nil }
+            return (sa, sb)
+        }
+
+        /// True when `a` scores above `b` (``Registration/scoresAbove(_:_:headShell:)``, with
+        /// this path's ``headShellSimilarities(_:_:)``).
         func scores(_ a: Refined, above b: Refined) -> Bool {
-            if let sa = headShellSimilarity(a.atlasToScan), let sb = headShellSimilarity(b.atlasToScan) { return sa > sb }
-            return a.similarity > b.similarity
+            Registration.scoresAbove(a, b, headShell: headShellSimilarities(a, b))
         }
     }
 

@@ -22,6 +22,26 @@ struct HeadShellTests {
         return v
     }
 
+    /// The skull-stripped MNI152 T1 (the atlas) and its T2 rendering given a head of other
+    /// widths and intensities than the shell's — by distance from the brain, 3 mm bright CSF, a
+    /// 5 mm dark skull, a 5 mm mid-grey scalp — moved by `move` about the atlas's centre of mass
+    /// (`truth`, atlas → scan) onto the atlas's grid grown by 16 mm on every side, so its head
+    /// is not cut off.
+    static func t2WithHead(moved move: Decomposition) throws -> (atlas: Volume, scan: Volume, truth: Affine) {
+        let (atlas, t2) = try CrossContrastPipelineTests.t2Rendering()
+        let centre = ImagePreparation.centreOfMass(atlas)!
+        let truth = Affine.translation(centre) * move.affine * Affine.translation(-centre)
+        let brain = DistanceTransform.fillingHoles(atlas.voxels.map { $0 > 0 }, grid: atlas.grid)
+        let d = DistanceTransform.euclidean(brain, grid: atlas.grid)
+        var withHead = t2
+        for n in d.indices where !brain[n] {
+            withHead.voxels[n] = d[n] <= 3 ? 90 : d[n] <= 8 ? 5 : d[n] <= 13 ? 55 : 0
+        }
+        let g = atlas.grid
+        let grid = Grid(dims: g.dims &+ 16, voxelToWorld: g.voxelToWorld * Affine.translation(SIMD3(repeating: -8)))
+        return (atlas, resample(withHead, onto: grid, atlasToScan: try #require(truth.inverse)), truth)
+    }
+
     /// A 70 mm sphere is 1.44 L (a brain); with a dark 6 mm skull and a bright 6 mm scalp it is a
     /// 2.31 L head — the dark skull counts, being enclosed. 1 L = 1e6 mm³; a 3 mm voxel's partial
     /// volume at the surface makes the figures good to a few percent. The shell applies to an
@@ -73,20 +93,8 @@ struct HeadShellTests {
     /// atlas brain; the plain atlas's figure is printed, and must be worse: without the shell the
     /// coarse stages fit the atlas brain to the head).
     @Test func registersAT2WithSkullToASkullStrippedAtlas() throws {
-        let (atlas, t2) = try CrossContrastPipelineTests.t2Rendering()
-        let brain = DistanceTransform.fillingHoles(atlas.voxels.map { $0 > 0 }, grid: atlas.grid)
-        let d = DistanceTransform.euclidean(brain, grid: atlas.grid)
-        var withHead = t2
-        for n in d.indices where !brain[n] {
-            withHead.voxels[n] = d[n] <= 3 ? 90 : d[n] <= 8 ? 5 : d[n] <= 13 ? 55 : 0
-        }
-        let centre = ImagePreparation.centreOfMass(atlas)!
-        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(4, -6, 5), rotationDegrees: SIMD3(8, -5, 6),
-                                                               scale: SIMD3(1.03, 0.98, 1.02)).affine * Affine.translation(-centre)
-        // The scan's grid grown by 16 mm on every side, so its head is not cut off.
-        let g = atlas.grid
-        let grid = Grid(dims: g.dims &+ 16, voxelToWorld: g.voxelToWorld * Affine.translation(SIMD3(repeating: -8)))
-        let scan = resample(withHead, onto: grid, atlasToScan: try #require(truth.inverse))
+        let (atlas, scan, truth) = try Self.t2WithHead(moved: Decomposition(translation: SIMD3(4, -6, 5), rotationDegrees: SIMD3(8, -5, 6),
+                                                                            scale: SIMD3(1.03, 0.98, 1.02)))
         let p = try CrossContrastPipelineTests.shippedProtocol()
         let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
         let contrast = try #require(r.contrast)
@@ -158,19 +166,8 @@ extension HeadShellTests {
     /// by 1.12 about the atlas centre, as the real b0's wrong results were: scale 1.11–1.15);
     /// on a path without the shell there is no such score and the checked similarity decides.
     @Test func theHeadShellScoresTheBrainInTheHeadAboveTheBrainOnTheHead() throws {
-        let (atlas, t2) = try CrossContrastPipelineTests.t2Rendering()
-        let brain = DistanceTransform.fillingHoles(atlas.voxels.map { $0 > 0 }, grid: atlas.grid)
-        let d = DistanceTransform.euclidean(brain, grid: atlas.grid)
-        var withHead = t2
-        for n in d.indices where !brain[n] {
-            withHead.voxels[n] = d[n] <= 3 ? 90 : d[n] <= 8 ? 5 : d[n] <= 13 ? 55 : 0
-        }
+        let (atlas, scan, truth) = try Self.t2WithHead(moved: Decomposition(translation: SIMD3(4, -6, 5), rotationDegrees: SIMD3(8, -5, 6)))
         let centre = ImagePreparation.centreOfMass(atlas)!
-        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(4, -6, 5), rotationDegrees: SIMD3(8, -5, 6)).affine
-            * Affine.translation(-centre)
-        let g = atlas.grid
-        let grid = Grid(dims: g.dims &+ 16, voxelToWorld: g.voxelToWorld * Affine.translation(SIMD3(repeating: -8)))
-        let scan = resample(withHead, onto: grid, atlasToScan: try #require(truth.inverse))
         let p = try CrossContrastPipelineTests.shippedProtocol()
         let plain = try Registration.prepare(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
         let shelled = plain.crossContrast(try #require(p.contrast)).withHeadShell()
