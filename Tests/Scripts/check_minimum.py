@@ -13,7 +13,8 @@ and frame 0 of nibabel's `tests/data/example4d.nii.gz`.
         [--atlas ../shared/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz]
 """
 import argparse, json, os, subprocess
-import numpy as np, nibabel as nib
+import numpy as np
+from real_scans import HEADER_ROTATIONS, brain_distance, scan_paths, write_rotated
 
 here = os.path.dirname(os.path.abspath(__file__))
 ap = argparse.ArgumentParser()
@@ -33,19 +34,8 @@ p['name'] = 'no-search'
 no_search = os.path.join(args.work, 'no-search.json')
 json.dump(p, open(no_search, 'w'), indent=1)
 
-scans = {'chris_t1': 'chris_t1.nii.gz', 'chris_PD': 'chris_PD.nii.gz', 'T2w': 'register/T2w.nii.gz',
-         'dwi': 'register/dwi.nii.gz', 'fmri': 'register/fmri.nii.gz'}
-paths = {k: os.path.join(args.images, v) for k, v in scans.items()}
-epi = nib.load(os.path.join(os.path.dirname(nib.__file__), 'tests/data/example4d.nii.gz'))
-paths['epi0'] = os.path.join(args.work, 'epi0.nii.gz')
-nib.save(nib.Nifti1Image(np.asarray(epi.dataobj)[..., 0].astype(np.float32), epi.affine), paths['epi0'])
-
-def rotation(axis, degrees):
-    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees)); R = np.eye(4)
-    i, j = [(1, 2), (0, 2), (0, 1)][axis]
-    R[i, i] = c; R[j, j] = c; R[i, j] = -s; R[j, i] = s
-    return R
-rotations = [rotation(0, 50), rotation(2, -70), rotation(1, 100)]
+paths = scan_paths(args.images, args.work)
+rotations = HEADER_ROTATIONS[:3]
 
 def align(path, name, protocol=None):
     out = os.path.join(args.work, name)
@@ -53,21 +43,15 @@ def align(path, name, protocol=None):
                    check=True, capture_output=True, env=env)
     return json.load(open(out + '_transform.json'))
 
-a = nib.load(args.atlas); A = a.get_fdata()
-ijk = np.argwhere(A > np.percentile(A[A > 0], 40))[::7]
-X = a.affine @ np.c_[ijk, np.ones(len(ijk))].T
-dist = lambda M, R: np.linalg.norm(((np.array(M) - R) @ X)[:3], axis=0).mean()
+dist = brain_distance(args.atlas)
 row = lambda name, j, d: print('%-26s %8s  NMI %.4f (minimum %s)  flags %s' % (
     name, '' if d is None else '%.2f mm' % d, j['similarityAfter'], j.get('similarityMinimum'), ','.join(j['flags']) or 'none'))
 for k, path in paths.items():
     base = align(path, k)
     row(k, base, None)
-    im = nib.load(path); data = np.asarray(im.dataobj)
     for n, R in enumerate(rotations):
         rotated = os.path.join(args.work, '%s_r%d.nii.gz' % (k, n))
-        o = nib.Nifti1Image(data[..., 0] if data.ndim > 3 else data, R @ im.affine)
-        o.header.set_qform(R @ im.affine, 1); o.header.set_sform(R @ im.affine, 1)
-        nib.save(o, rotated)
+        write_rotated(path, R, rotated)
         truth = R @ np.array(base['atlasToScan'])
         for mode, protocol in (('default', None), ('no-search', no_search)):
             j = align(rotated, '%s_r%d_%s' % (k, n, mode), protocol)
