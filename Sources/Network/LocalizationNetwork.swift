@@ -11,8 +11,20 @@ public enum NetworkLayer: Sendable, Equatable {
 
 /// The activations of one forward pass, kept for ``LocalizationNetwork/backward(_:outputGradient:inputGradient:threads:)``.
 public struct ForwardTape: Sendable {
-    /// `activations[i]` is the input of layer `i`; the last entry is the network output.
+    /// `activations[i]` is the input of layer `i`; the last entry is the last layer's output
+    /// (the network output for the dense head, the feature maps for the centroid head).
     public let activations: [Tensor5]
+    /// How the centroid head's tower batch holds the items (nil for the dense head).
+    let tower: TowerLayout?
+}
+
+/// The centroid head's tower batch: the `items` scans first, then the atlases — one when every
+/// item shows the same atlas channel (training batches: the tower then sees it once), else one per item.
+struct TowerLayout: Sendable {
+    let items: Int
+    let sharedAtlas: Bool
+    func atlasIndex(_ n: Int) -> Int { sharedAtlas ? items : items + n }
+    var batch: Int { sharedAtlas ? items + 1 : 2 * items }
 }
 
 /// Gradients of a scalar loss with respect to the network's parameters (and input).
@@ -29,21 +41,26 @@ public struct NetworkGradients: Sendable {
 ///
 /// Input: (N, 2, g, g, g), NCDHW with width = volume `i` fastest; channel 0 the scan after
 /// initialisation, channel 1 the atlas, both resampled to the grid. Output: (N, 12, 1, 1, 1).
-/// The last dense layer starts at zero weights and bias, so an untrained network outputs
-/// exactly the zero vector (the identity) for every input. All passes are bit-identical for
-/// every `threads` value.
+/// The dense head's last layer starts at zero weights and bias, so an untrained network
+/// outputs exactly the zero vector (the identity) for every input. The centroid head
+/// (``NetworkArchitecture/centroids`` > 0, ``CentroidHead``) outputs the affine's 12 entries
+/// instead; ``affine(outputs:map:)`` reads either. All passes are bit-identical for every
+/// `threads` value.
 public struct LocalizationNetwork: Sendable {
     public let architecture: NetworkArchitecture
     public private(set) var layers: [NetworkLayer]
     /// Name prefix of each layer (`block1.conv0`, `block1.norm0`, `head`, …).
     public let layerNames: [String]
+    /// The closed-form head, when ``NetworkArchitecture/centroids`` > 0.
+    public let centroidHead: CentroidHead?
 
-    /// Builds the network with He-initialised convolutions from `seed` and a zero head.
+    /// Builds the network with He-initialised convolutions from `seed` and a zero dense head
+    /// (or, with centroids, a He-initialised feature convolution).
     public init(architecture a: NetworkArchitecture, seed: UInt64) throws {
         try a.validate()
         var rng = SeededGenerator(seed: seed)
         var layers: [NetworkLayer] = [], names: [String] = []
-        var c = a.inputChannels
+        var c = a.centroids > 0 ? 1 : a.inputChannels
         for (b, out) in a.blockChannels.enumerated() {
             for j in 0..<a.convolutionsPerBlock {
                 layers.append(.convolution(Conv3D(inChannels: c, outChannels: out, stride: j == 0 ? 2 : 1,
@@ -58,11 +75,20 @@ public struct LocalizationNetwork: Sendable {
                 c = out
             }
         }
-        let pool = AveragePool(outputSize: a.pooledSize)
-        layers.append(.pooling(pool))
-        names.append("pool")
-        layers.append(.dense(.zeros(inputs: c * pool.cellsPerChannel, outputs: a.outputs)))
-        names.append("head")
+        if a.centroids > 0 {
+            layers.append(.convolution(Conv3D(inChannels: c, outChannels: a.centroids, stride: 1,
+                                              leakySlope: 1, using: &rng)))
+            names.append("features")
+            centroidHead = CentroidHead(channels: a.centroids, featureSize: a.blockSizes.last!,
+                                        featureStride: 1 << a.blockChannels.count, gridSize: a.gridSize)
+        } else {
+            let pool = AveragePool(outputSize: a.pooledSize)
+            layers.append(.pooling(pool))
+            names.append("pool")
+            layers.append(.dense(.zeros(inputs: c * pool.cellsPerChannel, outputs: a.outputs)))
+            names.append("head")
+            centroidHead = nil
+        }
         self.architecture = a
         self.layers = layers
         self.layerNames = names
@@ -78,19 +104,57 @@ public struct LocalizationNetwork: Sendable {
     public func forward(_ input: Tensor5, threads: Int) -> Tensor5 {
         precondition(input.shape == inputShape(batch: input.shape.batch),
                      "LocalizationNetwork: input shape \(input.shape), expected \(inputShape(batch: input.shape.batch))")
-        var x = input
+        let (start, tower) = towerInput(input)
+        var x = start
         for layer in layers { x = Self.apply(layer, x, threads: threads) }
-        return x
+        return output(x, tower)
     }
 
     /// Forward pass that keeps every activation for ``backward(_:outputGradient:inputGradient:threads:)``.
     public func forwardRecording(_ input: Tensor5, threads: Int) -> (output: Tensor5, tape: ForwardTape) {
         precondition(input.shape == inputShape(batch: input.shape.batch),
                      "LocalizationNetwork: input shape \(input.shape), expected \(inputShape(batch: input.shape.batch))")
-        var acts = [input]
+        let (start, tower) = towerInput(input)
+        var acts = [start]
         acts.reserveCapacity(layers.count + 1)
         for layer in layers { acts.append(Self.apply(layer, acts[acts.count - 1], threads: threads)) }
-        return (acts[acts.count - 1], ForwardTape(activations: acts))
+        return (output(acts[acts.count - 1], tower), ForwardTape(activations: acts, tower: tower))
+    }
+
+    /// The input as the layers see it: unchanged for the dense head; for the centroid head one
+    /// channel per tower item (``TowerLayout``).
+    func towerInput(_ input: Tensor5) -> (Tensor5, TowerLayout?) {
+        guard centroidHead != nil else { return (input, nil) }
+        let n = input.shape.batch, cells = input.shape.spatialCount
+        func channel(_ b: Int, _ c: Int) -> ArraySlice<Float> {
+            let o = input.shape.index(b, c, 0, 0, 0)
+            return input.values[o..<(o + cells)]
+        }
+        let shared = n > 1 && (1..<n).allSatisfy { channel($0, 1) == channel(0, 1) }
+        let layout = TowerLayout(items: n, sharedAtlas: shared)
+        var values: [Float] = []
+        values.reserveCapacity(layout.batch * cells)
+        for b in 0..<n { values.append(contentsOf: channel(b, 0)) }
+        for b in 0..<(shared ? 1 : n) { values.append(contentsOf: channel(b, 1)) }
+        let shape = TensorShape5(batch: layout.batch, channels: 1, depth: input.shape.depth,
+                                 height: input.shape.height, width: input.shape.width)
+        return (Tensor5(shape: shape, values: values), layout)
+    }
+
+    func output(_ last: Tensor5, _ tower: TowerLayout?) -> Tensor5 {
+        guard let head = centroidHead, let t = tower else { return last }
+        return head.forward(features: last, items: t.items, atlasIndex: t.atlasIndex)
+    }
+
+    /// The normalised affine (atlas → scan-input point, ``NetworkFrame``) for one item's raw
+    /// outputs: through `map` for the dense head, the entries themselves for the centroid head.
+    public func affine(outputs o: [Double], map: AffineParameterMap) -> Affine {
+        centroidHead == nil ? map.affine(o) : Affine(rowMajor3x4: o)
+    }
+
+    /// `∂L/∂outputs` for `∂L/∂entries` of ``affine(outputs:map:)``.
+    public func outputGradient(outputs o: [Double], map: AffineParameterMap, entryGradient g: [Double]) -> [Double] {
+        centroidHead == nil ? map.outputGradient(o, entryGradient: g) : g
     }
 
     private static func apply(_ layer: NetworkLayer, _ x: Tensor5, threads: Int) -> Tensor5 {
@@ -109,9 +173,13 @@ public struct LocalizationNetwork: Sendable {
     public func backward(_ tape: ForwardTape, outputGradient: Tensor5, inputGradient: Bool = false,
                          threads: Int) -> NetworkGradients {
         precondition(tape.activations.count == layers.count + 1, "LocalizationNetwork.backward: tape of another network")
-        precondition(outputGradient.shape == tape.activations[layers.count].shape, "LocalizationNetwork.backward: gradient shape")
         var grads: [[[Float]]] = Array(repeating: [], count: layers.count)
         var dy = outputGradient
+        if let head = centroidHead, let t = tape.tower {
+            dy = head.backward(features: tape.activations[layers.count], items: t.items, atlasIndex: t.atlasIndex,
+                               outputGradient: outputGradient)
+        }
+        precondition(dy.shape == tape.activations[layers.count].shape, "LocalizationNetwork.backward: gradient shape")
         var dInput: Tensor5?
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             let x = tape.activations[i]
@@ -136,7 +204,26 @@ public struct LocalizationNetwork: Sendable {
             }
             if i == 0 && inputGradient { dInput = dy }
         }
+        if let t = tape.tower, let d = dInput { dInput = Self.itemGradient(d, t) }
         return NetworkGradients(parameters: grads.flatMap { $0 }, input: dInput)
+    }
+
+    /// The tower batch's input gradient as (N, 2, g, g, g). A shared atlas's gradient (the sum
+    /// over the items) goes to item 0's atlas channel, the other items' get zero: the gradient
+    /// with respect to the one atlas image the items share.
+    static func itemGradient(_ d: Tensor5, _ t: TowerLayout) -> Tensor5 {
+        let cells = d.shape.spatialCount
+        var out = Tensor5(zeros: TensorShape5(batch: t.items, channels: 2, depth: d.shape.depth,
+                                              height: d.shape.height, width: d.shape.width))
+        func copy(from src: Int, to item: Int, channel: Int) {
+            let o = out.shape.index(item, channel, 0, 0, 0)
+            out.values.replaceSubrange(o..<(o + cells), with: d.values[(src * cells)..<((src + 1) * cells)])
+        }
+        for b in 0..<t.items {
+            copy(from: b, to: b, channel: 0)
+            if !t.sharedAtlas || b == 0 { copy(from: t.atlasIndex(b), to: b, channel: 1) }
+        }
+        return out
     }
 
     // MARK: Parameters

@@ -16,6 +16,10 @@ public enum Normalization: Codable, Equatable, Sendable {
 /// `pooledSize`³ cells per channel (1: global average pooling; the last block's size: every
 /// voxel kept, so the head sees where features are) and one dense layer to `outputs` values,
 /// initialised to zero.
+///
+/// With `centroids` = K > 0 the head is a ``CentroidHead`` instead: the blocks (one input
+/// channel) see the scan and the atlas apart, a last stride-1 convolution ("features") makes K
+/// maps, and the affine is fitted in closed form to their barycentres; no pooling, no dense layer.
 public struct NetworkArchitecture: Codable, Equatable, Sendable {
     /// Edge length of the isotropic input grid, in voxels.
     public var gridSize: Int
@@ -34,10 +38,12 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
     /// Cells per axis after pooling (≥ 1, dividing the last block's size; absent in model
     /// files made before it existed, which pooled globally: 1).
     public var pooledSize: Int
+    /// Feature maps of the centroid head; 0 (and absent in older model files): the dense head.
+    public var centroids: Int
 
     public init(gridSize: Int = 64, inputChannels: Int = 2, blockChannels: [Int] = [8, 16, 32, 32, 64],
                 convolutionsPerBlock: Int = 2, normalization: Normalization = .group(groups: 4),
-                leakySlope: Float = 0.2, outputs: Int = 12, pooledSize: Int = 1) {
+                leakySlope: Float = 0.2, outputs: Int = 12, pooledSize: Int = 1, centroids: Int = 0) {
         self.gridSize = gridSize
         self.inputChannels = inputChannels
         self.blockChannels = blockChannels
@@ -46,10 +52,25 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
         self.leakySlope = leakySlope
         self.outputs = outputs
         self.pooledSize = pooledSize
+        self.centroids = centroids
     }
 
     enum CodingKeys: String, CodingKey {
-        case gridSize, inputChannels, blockChannels, convolutionsPerBlock, normalization, leakySlope, outputs, pooledSize
+        case gridSize, inputChannels, blockChannels, convolutionsPerBlock, normalization, leakySlope, outputs, pooledSize, centroids
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(gridSize, forKey: .gridSize)
+        try c.encode(inputChannels, forKey: .inputChannels)
+        try c.encode(blockChannels, forKey: .blockChannels)
+        try c.encode(convolutionsPerBlock, forKey: .convolutionsPerBlock)
+        try c.encode(normalization, forKey: .normalization)
+        try c.encode(leakySlope, forKey: .leakySlope)
+        try c.encode(outputs, forKey: .outputs)
+        try c.encode(pooledSize, forKey: .pooledSize)
+        // Written only for the centroid head, so dense-head model files keep their bytes.
+        if centroids > 0 { try c.encode(centroids, forKey: .centroids) }
     }
 
     public init(from decoder: Decoder) throws {
@@ -61,7 +82,8 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
                   normalization: try c.decode(Normalization.self, forKey: .normalization),
                   leakySlope: try c.decode(Float.self, forKey: .leakySlope),
                   outputs: try c.decode(Int.self, forKey: .outputs),
-                  pooledSize: try c.decodeIfPresent(Int.self, forKey: .pooledSize) ?? 1)
+                  pooledSize: try c.decodeIfPresent(Int.self, forKey: .pooledSize) ?? 1,
+                  centroids: try c.decodeIfPresent(Int.self, forKey: .centroids) ?? 0)
     }
 
     /// The default: 64³ input, 5 blocks 64→32→16→8→4→2 with 8-16-32-32-64 channels, two
@@ -88,6 +110,12 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
         let last = blockSizes.last!
         guard pooledSize >= 1, last % pooledSize == 0 else {
             throw fail("pooledSize must be at least 1 and divide the last block's size \(last) (got \(pooledSize))")
+        }
+        if centroids != 0 {
+            guard centroids >= 4 else { throw fail("centroids must be 0 (dense head) or at least 4 (got \(centroids))") }
+            guard inputChannels == 2, outputs == 12 else {
+                throw fail("the centroid head needs 2 input channels (scan, atlas) and 12 outputs (got \(inputChannels), \(outputs))")
+            }
         }
         if case .group(let g) = normalization {
             guard g >= 1 else { throw fail("normalization groups must be at least 1 (got \(g))") }

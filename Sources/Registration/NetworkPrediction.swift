@@ -52,7 +52,7 @@ public struct NetworkPredictor: Sendable {
         for application in 0..<applications {
             let scanChannel = recipe.scanChannel(scanN, start: start, normalised: a, frame: frame, resample: resampler)
             let out = network.forward(NetworkInputRecipe.tensor(scan: scanChannel, atlas: atlasChannel), threads: threads)
-            let step = model.parameterMap.affine(out.values.map(Double.init))
+            let step = network.affine(outputs: out.values.map(Double.init), map: model.parameterMap)
             a = a * step
             if application > 0 { last = Self.displacementMM(step, halfExtentMM: frame.halfExtentMM) }
         }

@@ -130,6 +130,7 @@ extension RegistrationProtocol.TrainingSettings {
         },
         .integer("convolutionsPerBlock", \.convolutionsPerBlock, in: 1...4),
         .integer("pooledSize", \.pooledSize, in: 1...16, optional: true),
+        .integer("centroids", \.centroids, in: 0...256, optional: true),
         .number("maxRotationDegrees", \.maxRotationDegrees, in: 0...180),
         .number("maxTranslation", \.maxTranslation, in: 0...2),
         .number("maxScale", \.maxScale, in: 1...4),

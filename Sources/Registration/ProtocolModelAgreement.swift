@@ -17,7 +17,7 @@ extension RegistrationProtocol.TrainingSettings {
     }
 
     /// The first key of this section describing the network (`gridSize`, `blockChannels`,
-    /// `convolutionsPerBlock`, `pooledSize`: the architecture; `maxRotationDegrees`,
+    /// `convolutionsPerBlock`, `pooledSize`, `centroids`: the architecture; `maxRotationDegrees`,
     /// `maxTranslation`, `maxScale`, `maxShear`: the output ranges) whose value differs from
     /// `model`'s, or nil when they all agree.
     ///
@@ -35,6 +35,7 @@ extension RegistrationProtocol.TrainingSettings {
             ("blockChannels", list(blockChannels), list(a.blockChannels)),
             ("convolutionsPerBlock", String(convolutionsPerBlock), String(a.convolutionsPerBlock)),
             ("pooledSize", String(pooledSize), String(a.pooledSize)),
+            ("centroids", String(centroids), String(a.centroids)),
             ("maxRotationDegrees", text(maxRotationDegrees), text(m.maxRotationDegrees)),
             ("maxTranslation", text(maxTranslation), text(m.maxTranslation)),
             ("maxScale", text(maxScale), text(m.maxScale)),

@@ -127,6 +127,8 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         public var convolutionsPerBlock: Int
         /// Cells per axis kept by the pooling before the dense head (1 = global average; optional, default 1).
         public var pooledSize: Int = 1
+        /// Feature maps of the centroid head (``CentroidHead``); 0 = the dense head (optional, default 0).
+        public var centroids: Int = 0
         /// Bounds of the predicted affine (normalised frame): rotation (degrees), translation
         /// (normalised units), scale (factor ≥ 1) and shear.
         public var maxRotationDegrees: Double

@@ -34,7 +34,7 @@ extension Trainer {
             let batch = NetworkInputRecipe.batch(images.map { NetworkInputRecipe.tensor(scan: $0, atlas: atlasChannel) })
             let out = network.forward(batch, threads: threads)
             let k = configuration.architecture.outputs
-            return (0..<images.count).map { b in map.affine((0..<k).map { Double(out.values[b * k + $0]) }) }
+            return (0..<images.count).map { b in network.affine(outputs: (0..<k).map { Double(out.values[b * k + $0]) }, map: map) }
         }
         func tre(_ a: Affine, _ truth: Affine) -> Double {
             var sum = 0.0

@@ -203,7 +203,7 @@ public final class Trainer {
         let blurSigma = configuration.lossBlurMM ?? 0
         let weight = blurredNCC == nil ? 1.0 : 0.5
         for (image, o) in zip(images, outputs) {
-            let a = configuration.parameterMap.affine(o)
+            let a = network.affine(outputs: o, map: configuration.parameterMap)
             var terms: [(Volume, PreparedGlobalNCC)] = [(image, ncc)]
             if let blurred = blurredNCC {
                 terms.append((gaussianBlur(image, sigmaMM: SIMD3(repeating: blurSigma), threads: threads), blurred))
@@ -218,7 +218,7 @@ public final class Trainer {
                 let g = transformer.affineGradient(dLdW, spatialGradient: w.spatialGradient, threads: threads)
                 for e in 0..<12 { dA[e] += g[e] }
             }
-            gradients.append(recording ? configuration.parameterMap.outputGradient(o, entryGradient: dA) : [])
+            gradients.append(recording ? network.outputGradient(outputs: o, map: configuration.parameterMap, entryGradient: dA) : [])
         }
         return (total, gradients)
     }

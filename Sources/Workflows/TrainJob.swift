@@ -59,7 +59,8 @@ public struct TrainJob: Sendable {
         TrainingConfiguration(
             architecture: NetworkArchitecture(gridSize: n.gridSize, inputChannels: 2, blockChannels: n.blockChannels,
                                               convolutionsPerBlock: n.convolutionsPerBlock, normalization: .group(groups: 4),
-                                              leakySlope: 0.2, outputs: 12, pooledSize: n.pooledSize),
+                                              leakySlope: 0.2, outputs: 12, pooledSize: n.pooledSize,
+                                              centroids: n.centroids),
             parameterMap: AffineParameterMap(maxRotationDegrees: n.maxRotationDegrees, maxTranslation: n.maxTranslation,
                                              maxScale: n.maxScale, maxShear: n.maxShear),
             input: ModelFile.Input(gridSize: n.gridSize, intensityPercentiles: percentiles),

@@ -72,7 +72,9 @@ func runNetworkBenchmark(runs: Int = 7) {
     print("Localization network forward + backward at \(arch.gridSize)³ (parameter gradients only)")
     let variants: [(String, NetworkArchitecture)] = [
         ("standard (2 convs/block)", arch),
-        ("shipped (1 conv/block, 2³ cells pooled)", NetworkArchitecture(convolutionsPerBlock: 1, pooledSize: 2)),
+        ("dense head shipped until 2026-12-07 (1 conv/block, 2³ cells pooled)", NetworkArchitecture(convolutionsPerBlock: 1, pooledSize: 2)),
+        ("shipped centroid head (3 blocks of 2 convs, 64 maps on 8³; atlas and scan each through the tower)",
+         NetworkArchitecture(blockChannels: [8, 16, 32], convolutionsPerBlock: 2, centroids: 64)),
     ]
     for (name, a) in variants {
         var net = try! LocalizationNetwork(architecture: a, seed: 3)

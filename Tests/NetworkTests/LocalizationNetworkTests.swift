@@ -36,10 +36,11 @@ struct LocalizationNetworkTests {
     struct EntryError { var name: String; var error: Double; var noise: Double }
 
     /// Relative errors of sampled parameter and input gradients against central differences.
-    static func gradientErrors(slope: Float, h: Double, pooledSize: Int = 1) -> [EntryError] {
+    static func gradientErrors(slope: Float, h: Double, pooledSize: Int = 1, centroids: Int = 0) -> [EntryError] {
         var arch = tiny
         arch.leakySlope = slope
         arch.pooledSize = pooledSize
+        arch.centroids = centroids
         var net = try! LocalizationNetwork(architecture: arch, seed: 3)
         var p = net.parameterValues
         for i in p.indices where net.parameterTensors[i].name.hasPrefix("head") || net.parameterTensors[i].name.hasSuffix("shift") {
@@ -96,6 +97,57 @@ struct LocalizationNetworkTests {
             #expect(e.error < Tolerance.float32FiniteDifference + 2 * e.noise,
                     "\(e.name): relative error \(e.error), finite-difference noise \(e.noise) (pooled \(pooledSize))")
         }
+    }
+
+    /// The centroid head (4 maps on the 2³ feature grid, ``CentroidHead``) through the same
+    /// smooth tower: the same bound, for the parameters and both input channels (the two items'
+    /// atlas channels differ, so each item's atlas passes through the tower on its own).
+    @Test func centroidNetworkBackwardMatchesFiniteDifferences() {
+        for e in Self.gradientErrors(slope: 1, h: 1e-2, centroids: 4) {
+            #expect(e.error < Tolerance.float32FiniteDifference + 2 * e.noise,
+                    "\(e.name): relative error \(e.error), finite-difference noise \(e.noise) (centroids)")
+        }
+    }
+
+    /// A batch whose items show one atlas runs it through the tower once: the outputs are the
+    /// same bits as one item at a time, the parameter gradients the same sums up to their order
+    /// (Float32 accumulation over four items and 16³ voxels: 1e-4 of the tensor's largest entry), and both are the same for every
+    /// thread count.
+    @Test func centroidNetworkSharesTheAtlasOfABatch() throws {
+        var arch = NetworkArchitecture(gridSize: 16, blockChannels: [4, 8], convolutionsPerBlock: 1, centroids: 6)
+        arch.leakySlope = 0.2
+        let net = try LocalizationNetwork(architecture: arch, seed: 21)
+        let atlas = NetHelp.randomArray(16 * 16 * 16, seed: 22)
+        var values: [Float] = []
+        for b in 0..<4 { values += NetHelp.randomArray(16 * 16 * 16, seed: 23 + UInt64(b)) + atlas }
+        let x = Tensor5(shape: net.inputShape(batch: 4), values: values)
+        let r = NetHelp.random(.vector(batch: 4, channels: 12), seed: 30)
+        let (y, tape) = net.forwardRecording(x, threads: 2)
+        let g = net.backward(tape, outputGradient: r, threads: 2)
+        var sum = g.parameters.map { [Double](repeating: 0, count: $0.count) }
+        for b in 0..<4 {
+            let item = Tensor5(shape: net.inputShape(batch: 1), values: Array(values[(b * 2 * 4096)..<((b + 1) * 2 * 4096)]))
+            let (yb, tb) = net.forwardRecording(item, threads: 1)
+            #expect(Array(yb.values) == Array(y.values[(b * 12)..<((b + 1) * 12)]))
+            let rb = Tensor5(shape: .vector(batch: 1, channels: 12), values: Array(r.values[(b * 12)..<((b + 1) * 12)]))
+            let gb = net.backward(tb, outputGradient: rb, threads: 1)
+            for (i, t) in gb.parameters.enumerated() { for e in t.indices { sum[i][e] += Double(t[e]) } }
+        }
+        // Relative to each tensor's largest entry. Two tensors' gradients are zero by
+        // construction, leaving only rounding: the features' biases (a softmax ignores a shift)
+        // and the biases before a one-channel-per-group norm; both ways they must stay at that.
+        let global = sum.flatMap { $0 }.map(abs).max()!
+        for (i, t) in g.parameters.enumerated() {
+            let scale = sum[i].map(abs).max()!
+            if scale < 1e-4 * global {
+                #expect(t.allSatisfy { Double(abs($0)) < 1e-4 * global }, "\(net.parameterTensors[i].name)")
+                continue
+            }
+            #expect(GradientCheck.maxRelativeError(t.map(Double.init), sum[i], floor: scale) < 1e-4, "\(net.parameterTensors[i].name)")
+        }
+        let (y1, tape1) = net.forwardRecording(x, threads: 1)
+        #expect(y1 == y)
+        #expect(net.backward(tape1, outputGradient: r, threads: 1).parameters == g.parameters)
     }
 
     /// With slope 0.2 a few differences straddle a kink of the LeakyReLU (any step large

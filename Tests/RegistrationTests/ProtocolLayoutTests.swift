@@ -12,8 +12,9 @@ struct ProtocolLayoutTests {
         let old = try RegistrationProtocol.load(path: Self.older)
         let new = try RegistrationProtocol.load(path: protocolsFolder + "/brain-affine.json")
         #expect(old == new)
-        #expect(new.network?.model == "brain-affine.stnmodel" && new.network?.applications == 2)
-        #expect(new.training?.gridSize == 64 && new.training?.blockChannels == [8, 16, 32, 32, 64] && new.training?.trainSteps == 6000)
+        #expect(new.network?.model == "brain-affine.stnmodel" && new.network?.applications == 4)
+        #expect(new.training?.gridSize == 64 && new.training?.blockChannels == [8, 16, 32] && new.training?.centroids == 64
+                && new.training?.trainSteps == 6000)
         // Written back, the settings take the new layout.
         let text = String(decoding: try old.canonicalJSON(), as: UTF8.self)
         #expect(text.contains("\"training\" : {"))

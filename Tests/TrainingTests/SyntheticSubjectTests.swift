@@ -183,17 +183,21 @@ struct SyntheticTrainingTests {
         return c
     }
 
-    @Test func sameWeightsForOneAndTwoThreads() throws {
+    /// The dense head and the centroid head (whose tower sees the batch's shared atlas once).
+    @Test(arguments: [0, 4])
+    func sameWeightsForOneAndTwoThreads(centroids: Int) throws {
         let atlas = SyntheticFixture.sources.mniT1
+        var c = configuration(steps: 3)
+        c.architecture.centroids = centroids
         func train(threads: Int) throws -> [ParameterTensor] {
-            let t = try Trainer(atlas: atlas, training: [], validation: [], configuration: configuration(steps: 3), threads: threads,
+            let t = try Trainer(atlas: atlas, training: [], validation: [], configuration: c, threads: threads,
                                 anatomies: SyntheticFixture.anatomies)
             try t.run(report: { _ in }, checkpoint: { _ in }, shouldStop: { false })
             return t.network.parameterTensors
         }
         let a = try train(threads: 1), b = try train(threads: 2)
         #expect(a == b)
-        let untrained = try LocalizationNetwork(architecture: configuration(steps: 3).architecture, seed: 3).parameterTensors
+        let untrained = try LocalizationNetwork(architecture: c.architecture, seed: 3).parameterTensors
         #expect(a != untrained)
     }
 

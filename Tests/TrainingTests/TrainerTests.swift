@@ -114,11 +114,15 @@ struct TrainerTests {
 struct TrainingLossTests {
     /// The loss's gradient with respect to the network's raw outputs against central
     /// differences, with the sharp term alone and with the blurred term added.
-    @Test(arguments: [nil, 8.0] as [Double?])
-    func outputGradientMatchesFiniteDifferences(blurMM: Double?) throws {
+    /// The loss's gradient with respect to the raw outputs: the dense head's (through the
+    /// parameter map), with and without the blurred term, and the centroid head's (the outputs
+    /// are the affine's entries: drawn about the identity's).
+    @Test(arguments: zip([nil, 8.0, nil] as [Double?], [0, 0, 4]))
+    func outputGradientMatchesFiniteDifferences(blurMM: Double?, centroids: Int) throws {
         let (atlas, scans) = phantomImages()
         var c = tinyConfiguration(steps: 1)
         c.lossBlurMM = blurMM
+        c.architecture.centroids = centroids
         let t = try Trainer(atlas: atlas, training: scans, validation: [], configuration: c, threads: 2)
         let images = [t.recipe.scanChannel(t.scans[0].volume, start: t.scans[0].start,
                                            normalised: Decomposition(rotationDegrees: SIMD3(6, -4, 3)).affine,
@@ -126,7 +130,9 @@ struct TrainingLossTests {
                       t.scans[1].volume].map { v in v.grid == t.frame.grid ? v
                           : resample(v, onto: t.frame.grid, atlasToScan: t.frame.atlasToScan(normalised: .identity, start: t.scans[1].start)) }
         var rng = SeededGenerator(seed: 21)
-        let outputs = (0..<2).map { _ in (0..<12).map { _ in rng.uniform(-0.3, 0.3) } }
+        let base = centroids > 0 ? Affine.identity.rowMajor3x4 : [Double](repeating: 0, count: 12)
+        let spread = centroids > 0 ? 0.05 : 0.3
+        let outputs = (0..<2).map { _ in (0..<12).map { base[$0] + rng.uniform(-spread, spread) } }
         let (_, analytic) = t.lossAndGradient(outputs: outputs, images: images, recording: true)
         for b in 0..<2 {
             let numeric = GradientCheck.numerical(outputs[b], h: 1e-4) { o in

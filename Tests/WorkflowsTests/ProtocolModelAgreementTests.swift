@@ -25,8 +25,9 @@ struct ProtocolModelAgreementTests {
         typealias D = RegistrationProtocol.TrainingSettings.ModelDisagreement
         let cases: [(WritableKeyPath<RegistrationProtocol.TrainingSettings, Double>?, WritableKeyPath<RegistrationProtocol.TrainingSettings, Int>?, D)] = [
             (nil, \.gridSize, D(key: "gridSize", protocolValue: "32", modelValue: "64")),
-            (nil, \.convolutionsPerBlock, D(key: "convolutionsPerBlock", protocolValue: "32", modelValue: "1")),
-            (nil, \.pooledSize, D(key: "pooledSize", protocolValue: "32", modelValue: "2")),
+            (nil, \.convolutionsPerBlock, D(key: "convolutionsPerBlock", protocolValue: "32", modelValue: "2")),
+            (nil, \.pooledSize, D(key: "pooledSize", protocolValue: "32", modelValue: "1")),
+            (nil, \.centroids, D(key: "centroids", protocolValue: "32", modelValue: "64")),
             (\.maxRotationDegrees, nil, D(key: "maxRotationDegrees", protocolValue: "32", modelValue: "120")),
             (\.maxTranslation, nil, D(key: "maxTranslation", protocolValue: "32", modelValue: "0.35")),
             (\.maxScale, nil, D(key: "maxScale", protocolValue: "32", modelValue: "1.15")),
@@ -40,7 +41,7 @@ struct ProtocolModelAgreementTests {
         }
         var t = base
         t.blockChannels = [8, 16, 32, 64]
-        #expect(t.disagreement(with: model) == D(key: "blockChannels", protocolValue: "[8, 16, 32, 64]", modelValue: "[8, 16, 32, 32, 64]"))
+        #expect(t.disagreement(with: model) == D(key: "blockChannels", protocolValue: "[8, 16, 32, 64]", modelValue: "[8, 16, 32]"))
         // The training-run keys describe how a model was made (and --steps/--seed override them).
         t = base
         t.trainSteps = 7; t.trainSeed = 9; t.trainRotationDegrees = 3; t.trainLossBlurMM = 4
