@@ -110,6 +110,43 @@ public struct LocalizationNetwork: Sendable {
         return output(x, tower)
     }
 
+    /// The centroid head's atlas barycentres for an input whose atlas channel (item 0's) will
+    /// serve several forward passes — `align`'s recurrent applications show one atlas each time;
+    /// nil for the dense head. Pass them to ``forward(_:atlasBarycentres:threads:)``.
+    public func atlasBarycentres(_ input: Tensor5, threads: Int) -> [SIMD3<Double>]? {
+        guard let head = centroidHead else { return nil }
+        let cells = input.shape.spatialCount, o = input.shape.index(0, 1, 0, 0, 0)
+        var x = Tensor5(shape: TensorShape5(batch: 1, channels: 1, depth: input.shape.depth, height: input.shape.height,
+                                            width: input.shape.width), values: Array(input.values[o..<(o + cells)]))
+        for layer in layers { x = Self.apply(layer, x, threads: threads) }
+        return head.barycentres(x, item: 0).points
+    }
+
+    /// ``forward(_:threads:)`` with the atlas channel's barycentres already known (from
+    /// ``atlasBarycentres(_:threads:)`` of the same atlas channel): only the scans pass through
+    /// the tower. The same bits as ``forward(_:threads:)``; the dense head ignores them.
+    public func forward(_ input: Tensor5, atlasBarycentres points: [SIMD3<Double>]?, threads: Int) -> Tensor5 {
+        guard let head = centroidHead, let points else { return forward(input, threads: threads) }
+        precondition(input.shape == inputShape(batch: input.shape.batch),
+                     "LocalizationNetwork: input shape \(input.shape), expected \(inputShape(batch: input.shape.batch))")
+        let n = input.shape.batch, cells = input.shape.spatialCount
+        var values: [Float] = []
+        values.reserveCapacity(n * cells)
+        for b in 0..<n {
+            let o = input.shape.index(b, 0, 0, 0, 0)
+            values.append(contentsOf: input.values[o..<(o + cells)])
+        }
+        var x = Tensor5(shape: TensorShape5(batch: n, channels: 1, depth: input.shape.depth, height: input.shape.height,
+                                            width: input.shape.width), values: values)
+        for layer in layers { x = Self.apply(layer, x, threads: threads) }
+        var out = Tensor5(zeros: .vector(batch: n, channels: 12))
+        for b in 0..<n {
+            let entries = head.affineEntries(atlas: points, scan: head.barycentres(x, item: b).points)
+            for e in 0..<12 { out.values[b * 12 + e] = Float(entries[e]) }
+        }
+        return out
+    }
+
     /// Forward pass that keeps every activation for ``backward(_:outputGradient:inputGradient:threads:)``.
     public func forwardRecording(_ input: Tensor5, threads: Int) -> (output: Tensor5, tape: ForwardTape) {
         precondition(input.shape == inputShape(batch: input.shape.batch),

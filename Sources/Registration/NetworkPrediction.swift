@@ -49,9 +49,13 @@ public struct NetworkPredictor: Sendable {
         let atlasChannel = recipe.atlasChannel(atlasN, frame: frame, resample: resampler)
         var a = Affine.identity
         var last: Double?
+        // The centroid head's atlas side is the same for every application: once.
+        var atlasPoints: [SIMD3<Double>]?
         for application in 0..<applications {
             let scanChannel = recipe.scanChannel(scanN, start: start, normalised: a, frame: frame, resample: resampler)
-            let out = network.forward(NetworkInputRecipe.tensor(scan: scanChannel, atlas: atlasChannel), threads: threads)
+            let input = NetworkInputRecipe.tensor(scan: scanChannel, atlas: atlasChannel)
+            if application == 0 { atlasPoints = network.atlasBarycentres(input, threads: threads) }
+            let out = network.forward(input, atlasBarycentres: atlasPoints, threads: threads)
             let step = network.affine(outputs: out.values.map(Double.init), map: model.parameterMap)
             a = a * step
             if application > 0 { last = Self.displacementMM(step, halfExtentMM: frame.halfExtentMM) }

@@ -148,6 +148,11 @@ struct LocalizationNetworkTests {
         let (y1, tape1) = net.forwardRecording(x, threads: 1)
         #expect(y1 == y)
         #expect(net.backward(tape1, outputGradient: r, threads: 1).parameters == g.parameters)
+        // The atlas's barycentres computed once and reused (align's recurrent applications): the same bits.
+        let points = net.atlasBarycentres(x, threads: 2)
+        #expect(points != nil)
+        #expect(net.forward(x, atlasBarycentres: points, threads: 2) == y)
+        #expect(try LocalizationNetwork(architecture: Self.tiny, seed: 1).atlasBarycentres(x, threads: 1) == nil)
     }
 
     /// With slope 0.2 a few differences straddle a kink of the LeakyReLU (any step large
