@@ -129,13 +129,22 @@ public struct CentroidHead: Sendable, Equatable {
     /// Raw outputs (N, 12, 1, 1, 1) for features of the scans (items `0..<N`) and of the atlases
     /// (item `atlasIndex(n)` for scan `n`).
     public func forward(features f: Tensor5, items: Int, atlasIndex: (Int) -> Int) -> Tensor5 {
-        var out = Tensor5(zeros: .vector(batch: items, channels: 12))
         var atlasCache: [Int: [SIMD3<Double>]] = [:]
-        for n in 0..<items {
+        return outputs(scanFeatures: f, items: items) { n in
             let a = atlasIndex(n)
-            let x = atlasCache[a] ?? barycentres(f, item: a).points
+            if let x = atlasCache[a] { return x }
+            let x = barycentres(f, item: a).points
             atlasCache[a] = x
-            let entries = affineEntries(atlas: x, scan: barycentres(f, item: n).points)
+            return x
+        }
+    }
+
+    /// Raw outputs (N, 12, 1, 1, 1) for the scans' features (items `0..<N` of `f`) and the atlas
+    /// barycentres `atlas(n)` matched to scan `n`.
+    public func outputs(scanFeatures f: Tensor5, items: Int, atlas: (Int) -> [SIMD3<Double>]) -> Tensor5 {
+        var out = Tensor5(zeros: .vector(batch: items, channels: 12))
+        for n in 0..<items {
+            let entries = affineEntries(atlas: atlas(n), scan: barycentres(f, item: n).points)
             for e in 0..<12 { out.values[n * 12 + e] = Float(entries[e]) }
         }
         return out

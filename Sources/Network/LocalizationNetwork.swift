@@ -24,7 +24,6 @@ struct TowerLayout: Sendable {
     let items: Int
     let sharedAtlas: Bool
     func atlasIndex(_ n: Int) -> Int { sharedAtlas ? items : items + n }
-    var batch: Int { sharedAtlas ? items + 1 : 2 * items }
 }
 
 /// Gradients of a scalar loss with respect to the network's parameters (and input).
@@ -49,7 +48,7 @@ public struct NetworkGradients: Sendable {
 public struct LocalizationNetwork: Sendable {
     public let architecture: NetworkArchitecture
     public private(set) var layers: [NetworkLayer]
-    /// Name prefix of each layer (`block1.conv0`, `block1.norm0`, `head`, …).
+    /// Name prefix of each layer (`block1.conv0`, `block1.norm0`, `head` or `features`, …).
     public let layerNames: [String]
     /// The closed-form head, when ``NetworkArchitecture/centroids`` > 0.
     public let centroidHead: CentroidHead?
@@ -105,9 +104,27 @@ public struct LocalizationNetwork: Sendable {
         precondition(input.shape == inputShape(batch: input.shape.batch),
                      "LocalizationNetwork: input shape \(input.shape), expected \(inputShape(batch: input.shape.batch))")
         let (start, tower) = towerInput(input)
-        var x = start
+        return output(layerPass(start, threads: threads), tower)
+    }
+
+    /// Every layer in order (the dense network, or the centroid head's tower).
+    private func layerPass(_ input: Tensor5, threads: Int) -> Tensor5 {
+        var x = input
         for layer in layers { x = Self.apply(layer, x, threads: threads) }
-        return output(x, tower)
+        return x
+    }
+
+    /// The given (item, channel) pairs of `input` as a one-channel batch, in that order.
+    static func oneChannelBatch(_ input: Tensor5, _ picks: [(item: Int, channel: Int)]) -> Tensor5 {
+        let cells = input.shape.spatialCount
+        var values: [Float] = []
+        values.reserveCapacity(picks.count * cells)
+        for (b, c) in picks {
+            let o = input.shape.index(b, c, 0, 0, 0)
+            values.append(contentsOf: input.values[o..<(o + cells)])
+        }
+        return Tensor5(shape: TensorShape5(batch: picks.count, channels: 1, depth: input.shape.depth,
+                                           height: input.shape.height, width: input.shape.width), values: values)
     }
 
     /// The centroid head's atlas barycentres for an input whose atlas channel (item 0's) will
@@ -115,11 +132,7 @@ public struct LocalizationNetwork: Sendable {
     /// nil for the dense head. Pass them to ``forward(_:atlasBarycentres:threads:)``.
     public func atlasBarycentres(_ input: Tensor5, threads: Int) -> [SIMD3<Double>]? {
         guard let head = centroidHead else { return nil }
-        let cells = input.shape.spatialCount, o = input.shape.index(0, 1, 0, 0, 0)
-        var x = Tensor5(shape: TensorShape5(batch: 1, channels: 1, depth: input.shape.depth, height: input.shape.height,
-                                            width: input.shape.width), values: Array(input.values[o..<(o + cells)]))
-        for layer in layers { x = Self.apply(layer, x, threads: threads) }
-        return head.barycentres(x, item: 0).points
+        return head.barycentres(layerPass(Self.oneChannelBatch(input, [(0, 1)]), threads: threads), item: 0).points
     }
 
     /// ``forward(_:threads:)`` with the atlas channel's barycentres already known (from
@@ -129,22 +142,9 @@ public struct LocalizationNetwork: Sendable {
         guard let head = centroidHead, let points else { return forward(input, threads: threads) }
         precondition(input.shape == inputShape(batch: input.shape.batch),
                      "LocalizationNetwork: input shape \(input.shape), expected \(inputShape(batch: input.shape.batch))")
-        let n = input.shape.batch, cells = input.shape.spatialCount
-        var values: [Float] = []
-        values.reserveCapacity(n * cells)
-        for b in 0..<n {
-            let o = input.shape.index(b, 0, 0, 0, 0)
-            values.append(contentsOf: input.values[o..<(o + cells)])
-        }
-        var x = Tensor5(shape: TensorShape5(batch: n, channels: 1, depth: input.shape.depth, height: input.shape.height,
-                                            width: input.shape.width), values: values)
-        for layer in layers { x = Self.apply(layer, x, threads: threads) }
-        var out = Tensor5(zeros: .vector(batch: n, channels: 12))
-        for b in 0..<n {
-            let entries = head.affineEntries(atlas: points, scan: head.barycentres(x, item: b).points)
-            for e in 0..<12 { out.values[b * 12 + e] = Float(entries[e]) }
-        }
-        return out
+        let n = input.shape.batch
+        let features = layerPass(Self.oneChannelBatch(input, (0..<n).map { ($0, 0) }), threads: threads)
+        return head.outputs(scanFeatures: features, items: n) { _ in points }
     }
 
     /// Forward pass that keeps every activation for ``backward(_:outputGradient:inputGradient:threads:)``.
@@ -168,14 +168,8 @@ public struct LocalizationNetwork: Sendable {
             return input.values[o..<(o + cells)]
         }
         let shared = n > 1 && (1..<n).allSatisfy { channel($0, 1) == channel(0, 1) }
-        let layout = TowerLayout(items: n, sharedAtlas: shared)
-        var values: [Float] = []
-        values.reserveCapacity(layout.batch * cells)
-        for b in 0..<n { values.append(contentsOf: channel(b, 0)) }
-        for b in 0..<(shared ? 1 : n) { values.append(contentsOf: channel(b, 1)) }
-        let shape = TensorShape5(batch: layout.batch, channels: 1, depth: input.shape.depth,
-                                 height: input.shape.height, width: input.shape.width)
-        return (Tensor5(shape: shape, values: values), layout)
+        let picks = (0..<n).map { ($0, 0) } + (0..<(shared ? 1 : n)).map { ($0, 1) }
+        return (Self.oneChannelBatch(input, picks), TowerLayout(items: n, sharedAtlas: shared))
     }
 
     func output(_ last: Tensor5, _ tower: TowerLayout?) -> Tensor5 {
