@@ -130,7 +130,11 @@ extension RegistrationProtocol.TrainingSettings {
         },
         .integer("convolutionsPerBlock", \.convolutionsPerBlock, in: 1...4),
         .integer("pooledSize", \.pooledSize, in: 1...16, optional: true),
-        .integer("centroids", \.centroids, in: 0...256, optional: true),
+        .custom("centroids", optional: true) { r, o, t in
+            t.centroids = try r.integer(o, "centroids", in: 0...256)
+            // An affine needs four points in general position (NetworkArchitecture.validate says the same).
+            guard t.centroids == 0 || t.centroids >= 4 else { throw r.fail("centroids", "expected 0 (the dense head) or 4 to 256 feature maps, found \(t.centroids)") }
+        },
         .number("maxRotationDegrees", \.maxRotationDegrees, in: 0...180),
         .number("maxTranslation", \.maxTranslation, in: 0...2),
         .number("maxScale", \.maxScale, in: 1...4),

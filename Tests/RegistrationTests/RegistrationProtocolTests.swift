@@ -148,7 +148,8 @@ struct NetworkSectionOptionalKeyTests {
     }
 
     @Test(arguments: [("training", "pooledSize", 0.0), ("training", "pooledSize", 1.5), ("network", "applications", 5.0),
-                      ("network", "applications", 0.0), ("training", "trainLossBlurMM", -1.0)])
+                      ("network", "applications", 0.0), ("training", "trainLossBlurMM", -1.0),
+                      ("training", "centroids", 2.0), ("training", "centroids", 257.0)])
     func outOfRangeValuesAreNamed(section: String, key: String, value: Double) throws {
         do {
             _ = try parse(section) { n in n[key] = value }
