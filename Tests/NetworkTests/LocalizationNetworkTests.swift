@@ -99,11 +99,16 @@ struct LocalizationNetworkTests {
         }
     }
 
-    /// The centroid head (4 maps on the 2³ feature grid, ``CentroidHead``) through the same
+    /// The centroid head (8 maps on the 2³ feature grid, ``CentroidHead``) through the same
     /// smooth tower: the same bound, for the parameters and both input channels (the two items'
-    /// atlas channels differ, so each item's atlas passes through the tower on its own).
+    /// atlas channels differ, so each item's atlas passes through the tower on its own). Eight
+    /// maps, not four: four points fix the 12 entries exactly, and that fit's conditioning
+    /// amplified the Float32 rounding of the tower's features into the differences (one input
+    /// entry 23 % off with Nehalem, Prescott and Sandybridge kernels, within bound with
+    /// Haswell's); with eight the fit is over-determined, as the shipped 64 maps are, and every
+    /// entry holds on all four kernels.
     @Test func centroidNetworkBackwardMatchesFiniteDifferences() {
-        for e in Self.gradientErrors(slope: 1, h: 1e-2, centroids: 4) {
+        for e in Self.gradientErrors(slope: 1, h: 1e-2, centroids: 8) {
             #expect(e.error < Tolerance.float32FiniteDifference + 2 * e.noise,
                     "\(e.name): relative error \(e.error), finite-difference noise \(e.noise) (centroids)")
         }
