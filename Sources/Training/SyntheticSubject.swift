@@ -208,9 +208,11 @@ public struct SyntheticSubjectGenerator: Sendable {
                                 let fx = Float(x.x - f.x), fy = Float(x.y - f.y), fz = Float(x.z - f.z)
                                 let out = i + gs * (j + gs * k)
                                 var sample = SIMD8<Float>()
+                                let interior = i0 >= 0 && j0 >= 0 && k0 >= 0 && i0 + 1 < d.x && j0 + 1 < d.y && k0 + 1 < d.z
                                 for corner in 0..<8 {
                                     let ci = i0 + (corner & 1), cj = j0 + ((corner >> 1) & 1), ck = k0 + (corner >> 2)
-                                    guard ci >= 0, cj >= 0, ck >= 0, ci < d.x, cj < d.y, ck < d.z else { continue }
+                                    // Only the volume's border voxels need the per-corner test.
+                                    guard interior || (ci >= 0 && cj >= 0 && ck >= 0 && ci < d.x && cj < d.y && ck < d.z) else { continue }
                                     let w = ((corner & 1) == 1 ? fx : 1 - fx) * (((corner >> 1) & 1) == 1 ? fy : 1 - fy)
                                         * ((corner >> 2) == 1 ? fz : 1 - fz)
                                     let base = (ci + d.x * (cj + d.y * ck)) * SyntheticAnatomy.stride
