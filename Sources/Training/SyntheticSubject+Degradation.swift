@@ -7,8 +7,7 @@ extension SyntheticSubjectGenerator {
     /// isotropic Gaussian blur, thick slices along one frame axis (a Gaussian slice profile of
     /// FWHM = thickness, sampled at the slice centres and interpolated back onto the frame grid,
     /// ``SyntheticContrast/thickSlices(_:axis:thicknessMM:threads:)``; only when thicker than
-    /// the frame spacing), Rician or Gaussian noise, then a crop of one side of one axis and the
-    /// slab's window (``slabWindow(_:slabs:rng:threads:)``).
+    /// the frame spacing), Rician or Gaussian noise, then a crop of one side of one axis.
     /// Each draw is recorded in `draw`.
     func degrade(_ v: inout Volume, draw: inout SyntheticDraw, rng: inout SeededGenerator, threads: Int) {
         let s = settings
@@ -48,6 +47,5 @@ extension SyntheticSubjectGenerator {
                 } } }
             }
         }
-        if let slab = draw.slab { Self.keep(&v, axis: slab.axis, low: slab.low, high: slab.high) }
     }
 }

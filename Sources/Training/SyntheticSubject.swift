@@ -39,39 +39,18 @@ public struct SyntheticSubjectSettings: Codable, Equatable, Sendable {
     public var cropShare: Double
     /// Share of training items taken from the real training scans instead (when there are any).
     public var realScanShare: Double
-    /// Slabs: partial coverage as EPI, diffusion and T2 slab protocols acquire it (nil: none).
-    public var slabs: Slabs?
-
-    /// A slab keeps a window of `lengthMM` along one frame axis (the scanner's z for
-    /// `axialShare` of them), centred within `±maxCentreOffsetMM` of the brain centre; the
-    /// subject is then shifted so that the slab's centre of mass sits at the frame centre, as
-    /// `align`'s centre-of-mass start places a real slab (without it, every slab the network
-    /// saw would be centred on the brain). For `share` of the synthetic subjects.
-    public struct Slabs: Codable, Equatable, Sendable {
-        public var share: Double
-        public var lengthMM: ClosedRange<Double>
-        public var maxCentreOffsetMM: Double
-        public var axialShare: Double
-        public init(share: Double = 0.2, lengthMM: ClosedRange<Double> = 50...120, maxCentreOffsetMM: Double = 30,
-                    axialShare: Double = 0.7) {
-            precondition(lengthMM.lowerBound > 0 && (0...1).contains(share) && (0...1).contains(axialShare),
-                         "invalid slab settings")
-            self.share = share; self.lengthMM = lengthMM; self.maxCentreOffsetMM = maxCentreOffsetMM; self.axialShare = axialShare
-        }
-    }
 
     public init(maxBrainScale: Double = 0.15, displacementMM: Double = 2, controlPoints: Int = 5, namedContrastShare: Double = 0.5,
                 maxParcelJitter: Double = 0.08, skullKeptShare: Double = 0.5, maxGamma: Double = 1.6, maxBiasAmplitude: Double = 0.3,
                 maxNoiseFraction: Double = 0.05, maxBlurMM: Double = 1.5, sliceThicknessMM: ClosedRange<Double> = 1...6,
                 thickSliceShare: Double = 0.6, maxCropFraction: Double = 0.25, cropShare: Double = 0.3,
-                realScanShare: Double = 0.25, slabs: Slabs? = nil) {
+                realScanShare: Double = 0.25) {
         precondition(controlPoints >= 2 && maxGamma >= 1 && sliceThicknessMM.lowerBound > 0, "invalid synthetic subject settings")
         self.maxBrainScale = maxBrainScale; self.displacementMM = displacementMM; self.controlPoints = controlPoints
         self.namedContrastShare = namedContrastShare; self.maxParcelJitter = maxParcelJitter; self.skullKeptShare = skullKeptShare
         self.maxGamma = maxGamma; self.maxBiasAmplitude = maxBiasAmplitude; self.maxNoiseFraction = maxNoiseFraction
         self.maxBlurMM = maxBlurMM; self.sliceThicknessMM = sliceThicknessMM; self.thickSliceShare = thickSliceShare
         self.maxCropFraction = maxCropFraction; self.cropShare = cropShare; self.realScanShare = realScanShare
-        self.slabs = slabs
     }
 }
 
@@ -94,9 +73,6 @@ public struct SyntheticDraw: Sendable, Equatable {
     public var slices: (axis: Int, thicknessMM: Double)?
     /// Crop: (frame axis, from the high side, fraction), or nil.
     public var crop: (axis: Int, high: Bool, fraction: Double)?
-    /// Slab: (frame axis, kept frame voxels `low..<high`, the shift in frame voxels that put its
-    /// centre of mass at the frame centre), or nil.
-    public var slab: (axis: Int, low: Int, high: Int, shift: SIMD3<Double>)?
 
     public static func == (a: Self, b: Self) -> Bool {
         a.anatomy == b.anatomy && a.contrast == b.contrast && a.signals == b.signals && a.brainScale == b.brainScale
@@ -104,8 +80,6 @@ public struct SyntheticDraw: Sendable, Equatable {
             && a.biasAmplitude == b.biasAmplitude && a.noiseFraction == b.noiseFraction && a.blurMM == b.blurMM
             && a.slices?.axis == b.slices?.axis && a.slices?.thicknessMM == b.slices?.thicknessMM
             && a.crop?.axis == b.crop?.axis && a.crop?.high == b.crop?.high && a.crop?.fraction == b.crop?.fraction
-            && a.slab?.axis == b.slab?.axis && a.slab?.low == b.slab?.low && a.slab?.high == b.slab?.high
-            && a.slab?.shift == b.slab?.shift
     }
 }
 
@@ -163,7 +137,7 @@ public struct SyntheticSubjectGenerator: Sendable {
         for n in lattice.indices { lattice[n] = SIMD3(rng.gaussian(), rng.gaussian(), rng.gaussian()) * s.displacementMM }
         var draw = SyntheticDraw(anatomy: a, contrast: nil, signals: [], brainScale: scale,
                                  largestDisplacementMM: lattice.map { length($0) }.max() ?? 0, skullKept: false,
-                                 gamma: 1, biasAmplitude: 0, noiseFraction: 0, blurMM: 0, slices: nil, crop: nil, slab: nil)
+                                 gamma: 1, biasAmplitude: 0, noiseFraction: 0, blurMM: 0, slices: nil, crop: nil)
         draw.skullKept = rng.uniform(0, 1) < s.skullKeptShare
         if rng.uniform(0, 1) < s.namedContrastShare {
             let c = Contrast.allCases[Int(rng.next() % UInt64(Contrast.allCases.count))]
@@ -180,49 +154,12 @@ public struct SyntheticSubjectGenerator: Sendable {
         let deform = Affine.translation(c) * Affine(linear: .diagonal(1 / scale), translation: .zero) * Affine.translation(-c)
         let toAnatomy = g.worldToVoxel * deform * frame.atlasToScan(normalised: p, start: starts[a]) * frame.normalisedToWorld
             * frame.voxelToNormalised
-        var fields = warpedMemberships(anatomy, voxelMap: toAnatomy, lattice: lattice, threads: threads)
+        let fields = warpedMemberships(anatomy, voxelMap: toAnatomy, lattice: lattice, threads: threads)
         var input = Volume(grid: frame.grid, voxels: render(fields, signals: draw.signals, offsets: offsets, skull: draw.skullKept))
-        // (Drawn only with slabs on, so the other settings keep their random stream.)
-        if let slabs = s.slabs, rng.uniform(0, 1) < slabs.share,
-           let slab = slabWindow(input, slabs: slabs, rng: &rng, threads: threads) {
-            draw.slab = slab
-            fields = warpedMemberships(anatomy, voxelMap: toAnatomy * Affine.translation(slab.shift), lattice: lattice, threads: threads)
-            input = Volume(grid: frame.grid, voxels: render(fields, signals: draw.signals, offsets: offsets, skull: draw.skullKept))
-        }
         let t1Signals = TissueMemberships.Tissue.allCases.map { $0.index < 3 ? Contrast.t1.signal($0) : 0 }
         let t1 = Volume(grid: frame.grid, voxels: render(fields, signals: t1Signals, offsets: nil, skull: false))
         degrade(&input, draw: &draw, rng: &rng, threads: threads)
         return SyntheticSample(input: normalised(input), t1: normalised(t1), labels: fields.labels, draw: draw)
-    }
-
-    /// A slab's window on the frame and the shift (frame voxels) bringing the centre of mass of
-    /// `rendered` inside it to the frame centre; the window returned is where the slab lies after
-    /// the shift. Nil when the window holds no signal.
-    func slabWindow(_ rendered: Volume, slabs: SyntheticSubjectSettings.Slabs, rng: inout SeededGenerator,
-                    threads: Int) -> (axis: Int, low: Int, high: Int, shift: SIMD3<Double>)? {
-        let axis = rng.uniform(0, 1) < slabs.axialShare ? 2 : Int(rng.next() % 2)
-        let length = rng.uniform(slabs.lengthMM.lowerBound, slabs.lengthMM.upperBound)
-        let offset = rng.uniform(-1, 1) * slabs.maxCentreOffsetMM
-        let gs = frame.gridSize, h = rendered.grid.spacingMM[axis]
-        let centre = Double(gs - 1) / 2
-        let low = max(0, Int((centre + (offset - length / 2) / h).rounded()))
-        let high = min(gs, Int((centre + (offset + length / 2) / h).rounded()) + 1)
-        guard high > low else { return nil }
-        var window = rendered
-        Self.keep(&window, axis: axis, low: low, high: high)
-        guard let com = ImagePreparation.centreOfMass(window, threads: threads) else { return nil }
-        let shift = rendered.grid.worldToVoxel.apply(com) - SIMD3(repeating: centre)
-        let moved = Int(shift[axis].rounded())
-        return (axis, max(0, low - moved), min(gs, high - moved), shift)
-    }
-
-    /// Zero outside frame voxels `low..<high` along `axis`.
-    static func keep(_ v: inout Volume, axis: Int, low: Int, high: Int) {
-        let d = v.dims
-        for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x {
-            let c = SIMD3(i, j, k)[axis]
-            if c < low || c >= high { v.voxels[v.grid.index(i, j, k)] = 0 }
-        } } }
     }
 
     func normalised(_ v: Volume) -> Volume { ImagePreparation.robustNormalise(v, percentiles: percentiles).volume }

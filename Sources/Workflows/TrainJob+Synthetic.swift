@@ -18,7 +18,7 @@ extension TrainJob {
         if let r = rotationDegrees { c.ranges.maxRotationDegrees = r }
         if let t = translationMM { c.ranges.maxTranslationMM = t }
         if let s = scale { c.ranges.maxScale = s }
-        if syntheticFolder != nil { c.synthetic = SyntheticSubjectSettings(slabs: .init()) }
+        if syntheticFolder != nil { c.synthetic = SyntheticSubjectSettings() }
         return c
     }
 
