@@ -46,3 +46,9 @@ def brain_distance(atlas_path):
     ijk = np.argwhere(A > np.percentile(A[A > 0], 40))[::7]
     X = a.affine @ np.c_[ijk, np.ones(len(ijk))].T
     return lambda M, R: np.linalg.norm(((np.array(M) - np.array(R)) @ X)[:3], axis=0).mean()
+
+
+def homogeneous(m):
+    """A transform record's 3×4 (or 4×4) matrix as 4×4."""
+    m = np.array(m, dtype=float)
+    return np.vstack([m, [0, 0, 0, 1]]) if m.shape[0] == 3 else m
