@@ -163,6 +163,9 @@ extension RegistrationProtocol.ContrastSettings {
         .choice("headShell", \.headShell, optional: true),
         .choice("intensityRemap", \.intensityRemap, optional: true),
         .number("intensityRemapMinCorrelationRatio", \.intensityRemapMinCorrelationRatio, in: 0...1, optional: true),
+        .choice("basinSimilarity", \.basinSimilarity),
+        .integer("basinLevels", \.basinLevels, in: 1...8, optional: true),
+        .number("basinToleranceMM", \.basinToleranceMM, in: 0...100, optional: true),
     ]
     static let unread = Self(sameContrastMinLinearity: 0, crossContrastSimilarity: .ncc)
 }

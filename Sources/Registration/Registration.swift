@@ -236,6 +236,7 @@ public enum Registration {
                                                  sameContrastHeadShellSimilarity: shell?.b, retryHeadShellSimilarity: shell?.a)
             if better { refined = retry.refined; start = retry.start; searchWinner = retry.searchWinner; kept = (retry.initialisation, retry.path) }
         }
+        contrast?.basin = refined.basin
         let flags = check(kept.path, refined, prediction: prediction, mode: mode, usedFallback: usedFallback,
                           retriedCrossContrast: contrast?.crossContrastRetry != nil)
         timings["total"] = clock.total

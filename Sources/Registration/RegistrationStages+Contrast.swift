@@ -33,6 +33,9 @@ extension Registration {
         /// atlas with a synthetic head (``HeadShell``), and the figures that decided it (nil when
         /// the protocol's `contrast.headShell` is `off`; absent from older records).
         public var headShell: HeadShellDecision? = nil
+        /// What the basin stage did on the path that produced the result (``BasinStage``; nil
+        /// when that path had none, and in older records).
+        public var basin: BasinOutcome? = nil
     }
 
     /// Whether the atlas looks skull-stripped (``HeadShell``).
@@ -61,8 +64,8 @@ extension Registration {
         /// or both passed or failed alike and it scored higher: by the head-shell similarities
         /// below when present, else by the checked similarity).
         public var kept: Bool
-        /// With the head shell on the retry's path: normalised MI of each result against the
-        /// atlas with the shell on the search level, which chose between them
+        /// With the head shell on the retry's path: normalised gradient fields of each result
+        /// against the atlas with the shell on the search level, which chose between them
         /// (``Registration/better(_:than:headShell:)``); nil otherwise and in older records.
         public var sameContrastHeadShellSimilarity: Double? = nil
         public var retryHeadShellSimilarity: Double? = nil
@@ -154,7 +157,7 @@ extension Registration {
     /// The progress line of a cross-contrast path that uses the head shell.
     static func headShellLine(_ shell: HeadShellDecision, _ path: Prepared) -> String {
         String(format: "head shell (the atlas looks skull-stripped: foreground %.1f L): ", shell.atlasForegroundLitres)
-            + "the searches and the \(formatMM(path.settings.levels[0].spacingMM)) mm level run against the atlas with a synthetic head"
+            + "the searches\(path.settings.contrast?.basinSimilarity != nil ? ", the basin stage" : "") and the \(formatMM(path.settings.levels[0].spacingMM)) mm level run against the atlas with a synthetic head"
     }
 
     /// A whole second attempt on the cross-contrast path, after a same-contrast result failed

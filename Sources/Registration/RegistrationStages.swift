@@ -40,6 +40,9 @@ extension Registration {
         /// True when the search level and the coarsest level hold the atlas with the head shell
         /// (``withHeadShell()``).
         var headShelled = false
+        /// The basin stage on this path (``BasinStage``): on the head shell's path with
+        /// `contrast.basinSimilarity` set (``withHeadShell()``); nil elsewhere.
+        var basin: BasinStage.Settings?
 
         var searchLevel: WorkingLevel { pyramid[searchSpacingMM] }
         var finestLevel: WorkingLevel { pyramid[settings.levels.last!.spacingMM] }
@@ -70,20 +73,27 @@ extension Registration {
                 p.pyramid = p.pyramid.replacing(s, with: HeadShell.level(shell, replacing: pyramid[s], threads: threads))
             }
             p.headShelled = true
+            if let c = settings.contrast, let kind = c.basinSimilarity {
+                p.basin = .init(similarity: kind, levels: c.basinLevels, toleranceMM: c.basinToleranceMM)
+            }
             return p
         }
 
-        /// Normalised MI of the scan at `atlasToScan` against the atlas with the head shell, on
-        /// the search level (over the head and the scan's field of view), when this path has the
-        /// shell; nil otherwise. It chooses between two results of a scan with skull against a
+        /// Normalised gradient fields of the scan at `atlasToScan` against the atlas with the head
+        /// shell, on the search level (over the head within the scan's field of view), when this
+        /// path has the shell; nil
+        /// otherwise. It chooses between two results of a scan with skull against a
         /// skull-stripped atlas: the checked similarity (the plain atlas, over its brain) cannot,
         /// since it scores the atlas brain fitted to the whole head about as high as the brain
-        /// in the head (a real b0 rotated in its header six ways, the build before this rule: the
-        /// five results 8.6 mm off the head-with-skull proxy checked 0.0853–0.0865, the two
-        /// right ones 0.0849–0.0852; README).
+        /// in the head (a real b0 rotated in its header six ways, the build before the head
+        /// shell: the five results 8.6 mm off the head-with-skull proxy checked 0.0853–0.0865,
+        /// the two right ones 0.0849–0.0852), and neither can normalised MI against the shelled
+        /// atlas, which it replaced: it ranked a real T2 slab's whole head fitted into the atlas
+        /// brain (0.138) above the brain in the head (0.089; README, "A scan with skull, another
+        /// contrast, a skull-stripped atlas").
         func headShellSimilarity(_ atlasToScan: Affine) -> Double? {
             guard headShelled else { return nil }
-            return Refinement.checkedSimilarity(level: searchLevel, atlasToScan: atlasToScan, measure: .nmi, threads: threads).value
+            return Refinement.similarity(level: searchLevel, atlasToScan: atlasToScan, threads: threads, kind: .ngf)
         }
 
         /// ``headShellSimilarity(_:)`` of two results, when this path has the shell.
@@ -127,6 +137,8 @@ extension Registration {
         /// Fraction of the mask's weight inside the scan's field of view (1 = all).
         var coverage: Double
         var flags: [QualityFlag]
+        /// What the basin stage did, on a path that has one (``BasinStage``).
+        var basin: BasinOutcome? = nil
     }
 
     /// Robust normalisation, the pyramid (without levels finer than the images), the centres
@@ -244,6 +256,9 @@ extension Registration {
         var t = start
         var reports: [LevelReport] = []
         let firstSpacing = p.levels[0].spacingMM
+        // The head shell's path: the basin stage first, the path's own levels from its result.
+        let basinRun = enabled ? s.basin.map { BasinStage.run(s, $0, from: start, progress: progress) } : nil
+        if let basinRun { t = basinRun.atlasToScan }
         for (n, level) in p.levels.enumerated() where enabled {
             let clock = Stopwatch()
             let lr = p.learningRate * level.spacingMM / firstSpacing
@@ -272,10 +287,19 @@ extension Registration {
                                        seconds: clock.total))
             progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations (\(r.stopReason.rawValue))")
         }
+        var basin: BasinOutcome?
+        if let settings = s.basin, let basinRun {
+            let outcome = BasinStage.outcome(s, settings, basin: basinRun, chain: t)
+            progress?(String(format: "basin: the levels ended %.2f mm from the basin's result (tolerance %@ mm): ", outcome.chainDistanceMM,
+                             formatMM(settings.toleranceMM))
+                + (outcome.basinResultKept ? "they left it; the basin's result is kept" : "theirs is kept"))
+            if outcome.basinResultKept { t = basinRun.atlasToScan }
+            basin = outcome
+        }
         let (after, coverage) = Refinement.checkedSimilarity(level: s.finestLevel, atlasToScan: t, measure: p.limits.checkMeasure,
                                                              threads: s.threads)
         return Refined(atlasToScan: t, levels: reports, similarity: after, coverage: coverage,
-                       flags: QualityFlag.check(t, similarity: after, limits: p.limits))
+                       flags: QualityFlag.check(t, similarity: after, limits: p.limits), basin: basin)
     }
 
     /// The final flags: the refinement's, plus the informational ones (fallback used, cross-

@@ -24,10 +24,11 @@ struct HeadShellTests {
 
     /// The skull-stripped MNI152 T1 (the atlas) and its T2 rendering given a head of other
     /// widths and intensities than the shell's — by distance from the brain, 3 mm bright CSF, a
-    /// 5 mm dark skull, a 5 mm mid-grey scalp — moved by `move` about the atlas's centre of mass
+    /// 5 mm dark skull, a 5 mm mid-grey scalp (by default: `scalp` is its intensity, `scalpOuterMM`
+    /// its outer distance) — moved by `move` about the atlas's centre of mass
     /// (`truth`, atlas → scan) onto the atlas's grid grown by 16 mm on every side, so its head
     /// is not cut off.
-    static func t2WithHead(moved move: Decomposition) throws -> (atlas: Volume, scan: Volume, truth: Affine) {
+    static func t2WithHead(moved move: Decomposition, scalp: Float = 55, scalpOuterMM: Float = 13) throws -> (atlas: Volume, scan: Volume, truth: Affine) {
         let (atlas, t2) = try CrossContrastPipelineTests.t2Rendering()
         let centre = ImagePreparation.centreOfMass(atlas)!
         let truth = Affine.translation(centre) * move.affine * Affine.translation(-centre)
@@ -35,7 +36,7 @@ struct HeadShellTests {
         let d = DistanceTransform.euclidean(brain, grid: atlas.grid)
         var withHead = t2
         for n in d.indices where !brain[n] {
-            withHead.voxels[n] = d[n] <= 3 ? 90 : d[n] <= 8 ? 5 : d[n] <= 13 ? 55 : 0
+            withHead.voxels[n] = d[n] <= 3 ? 90 : d[n] <= 8 ? 5 : d[n] <= scalpOuterMM ? scalp : 0
         }
         let g = atlas.grid
         let grid = Grid(dims: g.dims &+ 16, voxelToWorld: g.voxelToWorld * Affine.translation(SIMD3(repeating: -8)))

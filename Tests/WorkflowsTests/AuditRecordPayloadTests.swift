@@ -49,7 +49,7 @@ struct AuditRecordPayloadTests {
         let old = Self.paths(try Self.fixtureRecord("align-apply.jsonl", line: 1)).subtracting(networkOnly)
         #expect(old.subtracting(Self.paths(r)).isEmpty, "missing: \(old.subtracting(Self.paths(r)).sorted())")
         // New since the fixture: the check's measure, the contrast probe's figures (and its
-        // cross-contrast retry, null here: the phantom passes its check; the head-shell decision
+        // cross-contrast retry and basin stage, null here: the phantom passes its check; the head-shell decision
         // from the atlas's foreground volume), each level's
         // evaluations and stop reason (the second-order optimiser), whether it ran against the
         // remapped atlas (contrast.intensityRemap), the check's minimum against a brain atlas
@@ -58,12 +58,13 @@ struct AuditRecordPayloadTests {
         let newTimers = Set(AlignJob.stageKeys.filter { !["audit", "predict", "search"].contains($0) }.map { "timingsSeconds." + $0 })
             .subtracting(old)
         #expect(Self.paths(r).subtracting(old) == Set(["protocol.limits.checkMeasure", "contrast.correlationRatio", "contrast.linearity",
-                                                       "contrast.crossContrastRetry", "levels[].evaluations", "levels[].stopReason", "levels[].atlasRemapped",
+                                                       "contrast.crossContrastRetry", "contrast.basin", "levels[].evaluations", "levels[].stopReason", "levels[].atlasRemapped",
                                                        "contrast.headShell", "contrast.headShell.applies",
                                                        "contrast.headShell.atlasForegroundLitres", "contrast.headShell.scanCoverage",
                                                        "protocol.limits.minFinalSimilarityBrainAtlas", "similarity.minimum"])
             .union(newTimers))
         #expect(r["contrast"]?["crossContrastRetry"] == .null)
+        #expect(r["contrast"]?["basin"] == .null)   // no basin stage: the phantom is taken for the atlas's contrast
 
         // Shared with the transform JSON, value for value.
         let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: outcome.outputs.transform))).get()
