@@ -15,17 +15,17 @@ import VolumeCore
 /// scanned from one answer to the other), since an edge is an edge in any contrast and the
 /// shell's rings give the scan's skull and scalp edges somewhere to go.
 ///
-/// What: the protocol's first `levels` levels are refined on `similarity` (`contrast.
-/// basinSimilarity`, `ngf` in the shipped presets) from the path's start; the path's own levels
-/// then run as before, from the basin's result. Within `toleranceMM` of it (mean distance over
-/// the search level's atlas mask) their result is kept (more precise: normalised gradient fields
-/// on every level were 0.1–0.3 mm less precise on the contrast benchmark). Beyond it they have
-/// left the basin — to the whole head fitted into the brain, or out of a wrong basin to the right
-/// place — and the two results are ranked by normalised gradient fields against the atlas with the
-/// head shell (``Registration/Prepared/headShellSimilarity(_:)``, the rule that ranks a
-/// same-contrast result against its cross-contrast retry): the synthetic T2s with skull of
-/// `BasinStageTests` hold one case of each (the levels' 11.4 mm against the basin's 0.15 mm, and
-/// the basin's 9.6 mm against the levels' 0.17 mm, kept by that rule).
+/// What: from the same start as the path's own levels, the protocol's first `levels` levels
+/// are refined on `similarity` (`contrast.basinSimilarity`, `ngf` in the shipped presets). When
+/// the levels' result lies within `toleranceMM` of the basin's (mean distance over the search
+/// level's atlas mask) it is kept as it is: same bits as without the stage. Beyond it, the levels
+/// run once more from the basin's result; what they give (or the basin's result itself, if they
+/// leave it again) is ranked against the first levels' result by normalised gradient fields
+/// against the atlas with the head shell (``Registration/Prepared/headShellSimilarity(_:)``, the
+/// rule that ranks a same-contrast result against its cross-contrast retry) and the higher kept.
+/// The synthetic T2s with skull of `BasinStageTests` hold a case of each kind: the levels alone
+/// 11.4 mm off where the basin's place is right, and the basin 9.6 mm off where the levels are
+/// right (0.17 mm), each kept right by that rule.
 /// Only on the head shell's path: against a head atlas the whole-head fit does not arise.
 enum BasinStage {
     /// The protocol's basin settings (`contrast.basinSimilarity`, `basinLevels`, `basinToleranceMM`).
@@ -66,16 +66,36 @@ enum BasinStage {
         return Run(atlasToScan: t, levels: reports)
     }
 
-    /// The outcome once the path's own levels have run from the basin's result to `chain`.
-    static func outcome(_ s: Registration.Prepared, _ settings: Settings, basin: Run, chain: Affine) -> Registration.BasinOutcome {
-        let distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, chain)
+    /// The result, its levels' reports and the outcome: `levels` ran from `start` (their result
+    /// and reports); `rerun` runs the levels from another start.
+    static func choose(_ s: Registration.Prepared, _ settings: Settings, start: Affine, levels: (Affine, [LevelReport]),
+                       progress: (@Sendable (String) -> Void)?,
+                       rerun: (Affine) -> (Affine, [LevelReport])) -> (atlasToScan: Affine, levels: [LevelReport], outcome: Registration.BasinOutcome) {
+        let basin = run(s, settings, from: start, progress: progress)
+        let distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
         var o = Registration.BasinOutcome(similarity: settings.similarity, levels: basin.levels, toleranceMM: settings.toleranceMM,
-                                          chainDistanceMM: distance, basinResultKept: false)
-        guard distance > settings.toleranceMM else { return o }
-        o.basinHeadShellSimilarity = s.headShellSimilarity(basin.atlasToScan)
-        o.chainHeadShellSimilarity = s.headShellSimilarity(chain)
-        if let b = o.basinHeadShellSimilarity, let c = o.chainHeadShellSimilarity { o.basinResultKept = b > c }
-        return o
+                                          levelsDistanceMM: distance, kept: .levels)
+        let tolerance = formatMM(settings.toleranceMM)
+        guard distance > settings.toleranceMM else {
+            progress?(String(format: "basin: the levels ended %.2f mm from its result (tolerance %@ mm): theirs is kept", distance, tolerance))
+            return (levels.0, levels.1, o)
+        }
+        // The levels left the basin: once more from its result.
+        progress?(String(format: "basin: the levels ended %.2f mm from its result (tolerance %@ mm): refining from the basin's result", distance, tolerance))
+        let again = rerun(basin.atlasToScan)
+        let againDistance = s.searchLevel.meanDistanceMM(basin.atlasToScan, again.0)
+        o.levelsFromBasinDistanceMM = againDistance
+        let candidate: (Affine, [LevelReport]) = againDistance <= settings.toleranceMM ? again : (basin.atlasToScan, again.1)
+        o.levelsHeadShellSimilarity = s.headShellSimilarity(levels.0)
+        o.candidateHeadShellSimilarity = s.headShellSimilarity(candidate.0)
+        if let a = o.levelsHeadShellSimilarity, let c = o.candidateHeadShellSimilarity, c > a {
+            o.kept = againDistance <= settings.toleranceMM ? .levelsFromBasin : .basin
+        }
+        progress?(String(format: "basin: from its result the levels ended %.2f mm from it; head-shell similarity of the first levels' result %.4f, of the %@ %.4f: ",
+                         againDistance, o.levelsHeadShellSimilarity ?? .nan,
+                         againDistance <= settings.toleranceMM ? "levels from the basin's result" : "basin's result", o.candidateHeadShellSimilarity ?? .nan)
+            + "kept: \(o.kept.rawValue)")
+        return o.kept == .levels ? (levels.0, levels.1, o) : (candidate.0, candidate.1, o)
     }
 }
 
@@ -85,19 +105,28 @@ extension Registration {
     public struct BasinOutcome: Sendable, Codable, Equatable {
         /// The basin stage's measure.
         public var similarity: SimilarityKind
-        /// Its levels (the result's `levels` are the path's own, from the basin's result).
+        /// Its levels (the result's `levels` are the path's own: those that ran from the start,
+        /// or, when the stage's result or the levels from it were kept, those from its result).
         public var levels: [LevelReport]
         public var toleranceMM: Double
         /// Mean distance (mm, over the atlas mask on the search level) between the basin's result
-        /// and where the path's own levels ended.
-        public var chainDistanceMM: Double
-        /// True when the basin's result is the result: that distance exceeded the tolerance and
-        /// the basin's result scores higher against the atlas with the head shell.
-        public var basinResultKept: Bool
-        /// Beyond the tolerance: the two results' similarities against the atlas with the head
-        /// shell (``Registration/Prepared/headShellSimilarity(_:)``), which chose; nil within it.
-        public var basinHeadShellSimilarity: Double? = nil
-        public var chainHeadShellSimilarity: Double? = nil
+        /// and the levels' result from the same start.
+        public var levelsDistanceMM: Double
+        /// Which result is the result (``BasinChoice``).
+        public var kept: BasinChoice
+        /// Beyond the tolerance: the distance from the basin's result at which the levels run
+        /// from it ended, and the head-shell similarities of the first levels' result and of
+        /// the other candidate (the levels from the basin's result when they stayed within the
+        /// tolerance, else the basin's result), which chose; nil within it.
+        public var levelsFromBasinDistanceMM: Double? = nil
+        public var levelsHeadShellSimilarity: Double? = nil
+        public var candidateHeadShellSimilarity: Double? = nil
+    }
+
+    /// `contrast.basin.kept`: the levels' result from the path's start; the levels' result from
+    /// the basin stage's; or the basin stage's result itself.
+    public enum BasinChoice: String, Sendable, Codable, Equatable {
+        case levels, levelsFromBasin, basin
     }
 }
 

@@ -178,11 +178,10 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         /// `crossContrastSimilarity` (optional key; default 0.1).
         public var intensityRemapMinCorrelationRatio: Double = 0.1
         /// The measure of the basin stage on the head shell's path (optional key; absent: no
-        /// basin stage; ``Registration/BasinOutcome``). Its first `basinLevels` levels are
-        /// refined on it before the levels of the path's own measures, from the same start; when
-        /// those end more than `basinToleranceMM` (mean over the atlas mask) from the basin's
-        /// result, the basin's result is kept. The shipped presets use `ngf`: edges, whose
-        /// positions do not depend on the contrast, tell the brain from the whole head where
+        /// basin stage; ``BasinStage``): its first `basinLevels` levels refined on it from the
+        /// path's start decide, when the path's own levels end more than `basinToleranceMM` away
+        /// (mean over the atlas mask), which result is kept. The shipped presets use `ngf`: edges,
+        /// whose positions do not depend on the contrast, tell the brain from the whole head where
         /// mutual information over a skull-stripped atlas does not (README, "A scan with skull,
         /// another contrast, a skull-stripped atlas").
         public var basinSimilarity: SimilarityKind? = nil
@@ -190,7 +189,7 @@ public struct RegistrationProtocol: Sendable, Codable, Equatable {
         /// key; default 2).
         public var basinLevels: Int = 2
         /// How far (mm, mean over the atlas mask on the search level) the path's own levels may
-        /// end from the basin stage's result and be kept (optional key; default 5).
+        /// end from the basin stage's result and be kept without a ranking (optional key; default 5).
         public var basinToleranceMM: Double = 5
     }
 

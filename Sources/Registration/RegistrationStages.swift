@@ -249,17 +249,33 @@ extension Registration {
     }
 
     /// Refinement coarse to fine from `start` (skipped when `enabled` is false), then the checked
-    /// similarity at the finest level and the protocol's quality flags.
+    /// similarity at the finest level and the protocol's quality flags. On a path with a basin
+    /// stage (``BasinStage``) the stage runs from the same start and may give the result instead.
     static func refine(_ s: Prepared, from start: Affine, enabled: Bool,
                        progress: (@Sendable (String) -> Void)?) -> Refined {
+        let p = s.settings
+        var (t, reports) = enabled ? levels(s, from: start, progress: progress) : (start, [])
+        var basin: BasinOutcome?
+        if enabled, let settings = s.basin {
+            let choice = BasinStage.choose(s, settings, start: start, levels: (t, reports), progress: progress) {
+                levels(s, from: $0, progress: progress)
+            }
+            (t, reports, basin) = (choice.atlasToScan, choice.levels, choice.outcome)
+        }
+        let (after, coverage) = Refinement.checkedSimilarity(level: s.finestLevel, atlasToScan: t, measure: p.limits.checkMeasure,
+                                                             threads: s.threads)
+        return Refined(atlasToScan: t, levels: reports, similarity: after, coverage: coverage,
+                       flags: QualityFlag.check(t, similarity: after, limits: p.limits), basin: basin)
+    }
+
+    /// The protocol's levels, coarse to fine, from `start`, each on its own measure (on the
+    /// cross-contrast path the finer ones against the remapped atlas where it applies).
+    static func levels(_ s: Prepared, from start: Affine, progress: (@Sendable (String) -> Void)?) -> (Affine, [LevelReport]) {
         let p = s.settings
         var t = start
         var reports: [LevelReport] = []
         let firstSpacing = p.levels[0].spacingMM
-        // The head shell's path: the basin stage first, the path's own levels from its result.
-        let basinRun = enabled ? s.basin.map { BasinStage.run(s, $0, from: start, progress: progress) } : nil
-        if let basinRun { t = basinRun.atlasToScan }
-        for (n, level) in p.levels.enumerated() where enabled {
+        for (n, level) in p.levels.enumerated() {
             let clock = Stopwatch()
             let lr = p.learningRate * level.spacingMM / firstSpacing
             var working = s.pyramid[level.spacingMM]
@@ -287,19 +303,7 @@ extension Registration {
                                        seconds: clock.total))
             progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations (\(r.stopReason.rawValue))")
         }
-        var basin: BasinOutcome?
-        if let settings = s.basin, let basinRun {
-            let outcome = BasinStage.outcome(s, settings, basin: basinRun, chain: t)
-            progress?(String(format: "basin: the levels ended %.2f mm from the basin's result (tolerance %@ mm): ", outcome.chainDistanceMM,
-                             formatMM(settings.toleranceMM))
-                + (outcome.basinResultKept ? "they left it; the basin's result is kept" : "theirs is kept"))
-            if outcome.basinResultKept { t = basinRun.atlasToScan }
-            basin = outcome
-        }
-        let (after, coverage) = Refinement.checkedSimilarity(level: s.finestLevel, atlasToScan: t, measure: p.limits.checkMeasure,
-                                                             threads: s.threads)
-        return Refined(atlasToScan: t, levels: reports, similarity: after, coverage: coverage,
-                       flags: QualityFlag.check(t, similarity: after, limits: p.limits), basin: basin)
+        return (t, reports)
     }
 
     /// The final flags: the refinement's, plus the informational ones (fallback used, cross-

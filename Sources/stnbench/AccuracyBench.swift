@@ -140,7 +140,7 @@ func presetGenerator(_ preset: AccuracyPreset, seed: UInt64) -> SeededGenerator 
 func printCase(_ label: String, _ c: Int, _ r: AccuracyCase, _ outcome: AlignJob.Outcome) {
     let last = (outcome.record.predictionLastCorrectionMM.map { String(format: "  last step %.1f mm", $0) } ?? "")
         + (outcome.record.contrast.map { String(format: "  contrast NCC %.2f eta %.2f lin %.2f (%@)", $0.startNCC, $0.correlationRatio, $0.linearity, $0.sameContrast ? "same" : "other") } ?? "")
-        + remapLine(outcome.record.levels)
+        + remapLine(outcome.record.levels) + basinLine(outcome.record.contrast?.basin)
     print(String(format: "  %@ case %2d  %@  rot %5.1f°  TRE %7.3f mm (p95 %7.3f)  %5.2f s  %@%@", label, c,
                  r.scanName.padding(toLength: 18, withPad: " ", startingAt: 0), r.maxRotation, r.tre, r.tre95, r.seconds,
                  outcome.record.flags.map(\.rawValue).joined(separator: ","), last))
@@ -151,6 +151,13 @@ func printCase(_ label: String, _ c: Int, _ r: AccuracyCase, _ outcome: AlignJob
 func remapLine(_ levels: [LevelReport]) -> String {
     let parts = levels.compactMap { l in l.atlasRemapCorrelationRatio.map { String(format: "%.2f%@", $0, l.atlasRemapped ? "+" : "−") } }
     return parts.isEmpty ? "" : "  remap η² " + parts.joined(separator: " ")
+}
+
+/// The basin stage's decision (`contrast.basin`): how far the levels ended from its result and
+/// which result was kept; empty without the stage.
+func basinLine(_ b: Registration.BasinOutcome?) -> String {
+    guard let b else { return "" }
+    return String(format: "  basin %.1f mm, kept %@", b.levelsDistanceMM, b.kept.rawValue)
 }
 
 func runAccuracyBenchmark(presetNames: [String], casesPerPreset: Int, seed: UInt64, protocolName: String?, threads: Int,
