@@ -15,8 +15,11 @@ import VolumeCore
 /// scanned from one answer to the other), since an edge is an edge in any contrast and the
 /// shell's rings give the scan's skull and scalp edges somewhere to go.
 ///
-/// What: from the same start as the path's own levels, the protocol's first `levels` levels
-/// are refined on `similarity` (`contrast.basinSimilarity`, `ngf` in the shipped presets). When
+/// What: from the same start as the path's own levels — and, when the network predicted one,
+/// from its prediction too, the higher-scoring against the shelled atlas being used (a real T2
+/// slab rotated −15° in its header: from the search's start 0.273, 8 mm off; from the
+/// prediction 0.332, right) — the protocol's first `levels` levels are refined on `similarity`
+/// (`contrast.basinSimilarity`, `ngf` in the shipped presets). When
 /// the levels' result lies within `toleranceMM` of the basin's (mean distance over the search
 /// level's atlas mask) it is kept as it is: same bits as without the stage. Beyond it, the levels
 /// run once more from the basin's result; what they give (or the basin's result itself, if they
@@ -68,13 +71,23 @@ enum BasinStage {
 
     /// The result, its levels' reports and the outcome: `levels` ran from `start` (their result
     /// and reports); `rerun` runs the levels from another start.
-    static func choose(_ s: Registration.Prepared, _ settings: Settings, start: Affine, levels: (Affine, [LevelReport]),
-                       progress: (@Sendable (String) -> Void)?,
+    static func choose(_ s: Registration.Prepared, _ settings: Settings, start: Affine, alsoFrom other: Affine?,
+                       levels: (Affine, [LevelReport]), progress: (@Sendable (String) -> Void)?,
                        rerun: (Affine) -> (Affine, [LevelReport])) -> (atlasToScan: Affine, levels: [LevelReport], outcome: Registration.BasinOutcome) {
-        let basin = run(s, settings, from: start, progress: progress)
+        var basin = run(s, settings, from: start, progress: progress)
+        var fromOther: Bool?
+        if let other, other != start {
+            // A second start (the network's prediction): the basin result that scores higher
+            // against the shelled atlas.
+            let second = run(s, settings, from: other, progress: progress)
+            let better = (s.headShellSimilarity(second.atlasToScan) ?? 0) > (s.headShellSimilarity(basin.atlasToScan) ?? 0)
+            if better { basin = second }
+            fromOther = better
+        }
         let distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
         var o = Registration.BasinOutcome(similarity: settings.similarity, levels: basin.levels, toleranceMM: settings.toleranceMM,
                                           levelsDistanceMM: distance, kept: .levels)
+        o.fromPrediction = fromOther
         let tolerance = formatMM(settings.toleranceMM)
         guard distance > settings.toleranceMM else {
             progress?(String(format: "basin: the levels ended %.2f mm from its result (tolerance %@ mm): theirs is kept", distance, tolerance))
@@ -121,6 +134,10 @@ extension Registration {
         public var levelsFromBasinDistanceMM: Double? = nil
         public var levelsHeadShellSimilarity: Double? = nil
         public var candidateHeadShellSimilarity: Double? = nil
+        /// With the network's prediction as a second start: whether the basin result from it
+        /// (true) or from the path's start (false) scored higher against the shelled atlas and
+        /// was used; nil without a prediction.
+        public var fromPrediction: Bool? = nil
     }
 
     /// `contrast.basin.kept`: the levels' result from the path's start; the levels' result from

@@ -203,7 +203,9 @@ public enum Registration {
             progress?("rotation search: \(searchWinner!.candidatesTried) candidates")
         }
         var start = searchWinner?.atlasToScan ?? prediction?.atlasToScan ?? initialisation
-        var refined = Stopwatch.time("refine", into: &timings) { refine(path, from: start, enabled: request.refine, progress: progress) }
+        var refined = Stopwatch.time("refine", into: &timings) {
+            refine(path, from: start, basinAlsoFrom: prediction?.atlasToScan, enabled: request.refine, progress: progress)
+        }
         var usedFallback = false
         if refined.flags.contains(where: \.isFailure), let retry = retrySearch(path, mode: mode, searched: searchWinner != nil) {
             let winner = Stopwatch.time("search", into: &timings) {
@@ -216,7 +218,7 @@ public enum Registration {
                 + ": \(winner.candidatesTried) candidates" + (competes ? "" : "; none outscores the first search's winner"))
             if competes {
                 let second = Stopwatch.time("refine", into: &timings) {
-                    refine(path, from: winner.atlasToScan, enabled: request.refine, progress: progress)
+                    refine(path, from: winner.atlasToScan, basinAlsoFrom: prediction?.atlasToScan, enabled: request.refine, progress: progress)
                 }
                 usedFallback = true
                 let secondBetter = path.scores(second, above: refined)

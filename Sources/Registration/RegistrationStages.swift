@@ -250,14 +250,15 @@ extension Registration {
 
     /// Refinement coarse to fine from `start` (skipped when `enabled` is false), then the checked
     /// similarity at the finest level and the protocol's quality flags. On a path with a basin
-    /// stage (``BasinStage``) the stage runs from the same start and may give the result instead.
-    static func refine(_ s: Prepared, from start: Affine, enabled: Bool,
+    /// stage (``BasinStage``) the stage runs from the same start (and from `basinAlsoFrom`, the
+    /// network's prediction, when given) and may give the result instead.
+    static func refine(_ s: Prepared, from start: Affine, basinAlsoFrom other: Affine? = nil, enabled: Bool,
                        progress: (@Sendable (String) -> Void)?) -> Refined {
         let p = s.settings
         var (t, reports) = enabled ? levels(s, from: start, progress: progress) : (start, [])
         var basin: BasinOutcome?
         if enabled, let settings = s.basin {
-            let choice = BasinStage.choose(s, settings, start: start, levels: (t, reports), progress: progress) {
+            let choice = BasinStage.choose(s, settings, start: start, alsoFrom: other, levels: (t, reports), progress: progress) {
                 levels(s, from: $0, progress: progress)
             }
             (t, reports, basin) = (choice.atlasToScan, choice.levels, choice.outcome)

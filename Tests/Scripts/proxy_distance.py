@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""The README's basin-stage figures ("A scan with skull, another contrast, a skull-stripped
+atlas"): each real scan of real_scans.py registered by `stnreg align` (default protocol) to the
+skull-stripped 2 mm TestVolumes MNI152, and its distance (mean over that atlas's brain) from the
+same scan's registration to a proxy atlas with skull in the same space (FSL's MNI152 2 mm,
+`register/MNI152_T1_2mm.nii.gz` of the niivue images: there the head outline carries the scale),
+with each result's volume ratio det(atlasToScan), its flags and the record's basin-stage
+decision (`contrast.basin`). Not run by `swift test`; the images are not bundled (see
+real_scans.py). Run it with two builds (e.g. one of commit acfe41d, before the stage) to compare:
+
+    python3 Tests/Scripts/proxy_distance.py --stnreg .build/release/stnreg --images DIR --work WORK
+"""
+import argparse, json, os, subprocess, sys
+import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import real_scans
+
+here = os.path.dirname(os.path.abspath(__file__))
+ap = argparse.ArgumentParser()
+ap.add_argument('--stnreg', required=True)
+ap.add_argument('--images', required=True)
+ap.add_argument('--work', required=True)
+ap.add_argument('--atlas', default=os.path.join(here, '../../TestVolumes/mni152_t1_2mm.nii.gz'))
+ap.add_argument('--proxy', help='default: IMAGES/register/MNI152_T1_2mm.nii.gz')
+args = ap.parse_args()
+os.makedirs(args.work, exist_ok=True)
+proxy = args.proxy or os.path.join(args.images, 'register/MNI152_T1_2mm.nii.gz')
+dist = real_scans.brain_distance(args.atlas)
+log = os.path.join(args.work, 'audit.jsonl')
+
+def align(scan, atlas, out):
+    subprocess.run([args.stnreg, 'align', scan, atlas, '-o', out, '-q', '--audit-log', log], check=True, capture_output=True)
+    return json.load(open(out + '_transform.json'))
+
+for name, path in real_scans.scan_paths(args.images, args.work).items():
+    r = align(path, args.atlas, os.path.join(args.work, name))
+    q = align(path, proxy, os.path.join(args.work, name + '_proxy'))
+    m, p = np.array(r['atlasToScan']), np.array(q['atlasToScan'])
+    basin = (r.get('contrast') or {}).get('basin')
+    decision = ('basin: levels %.1f mm from it, kept %s' % (basin['levelsDistanceMM'], basin['kept'])) if basin else 'no basin stage'
+    print('%-9s %5.2f mm from the proxy  volume ratio %.2f (proxy %.2f)  flags %s  %s' % (
+        name, dist(m, p), np.linalg.det(m[:3, :3]), np.linalg.det(p[:3, :3]), ','.join(r['flags']) or '-', decision), flush=True)
