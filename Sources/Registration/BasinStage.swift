@@ -15,13 +15,13 @@ import VolumeCore
 /// scanned from one answer to the other), since an edge is an edge in any contrast and the
 /// shell's rings give the scan's skull and scalp edges somewhere to go.
 ///
-/// What: from the same start as the path's own levels — and, when the network predicted one,
-/// from its prediction too, the higher-scoring against the shelled atlas being used (a real T2
-/// slab rotated −15° in its header: from the search's start 0.273, 8 mm off; from the
-/// prediction 0.332, right) — the protocol's first `levels` levels are refined on `similarity`
-/// (`contrast.basinSimilarity`, `ngf` in the shipped presets). When
+/// What: from the same start as the path's own levels, the protocol's first `levels` levels are
+/// refined on `similarity` (`contrast.basinSimilarity`, `ngf` in the shipped presets). When
 /// the levels' result lies within `toleranceMM` of the basin's (mean distance over the search
-/// level's atlas mask) it is kept as it is: same bits as without the stage. Beyond it, the levels
+/// level's atlas mask) it is kept as it is: same bits as without the stage. Beyond it, the stage
+/// runs once more from the network's prediction when there is one, and the basin result scoring
+/// higher against the shelled atlas is used (a real T2 slab rotated −15° in its header: from the
+/// search's start 0.273, 8 mm off; from the prediction 0.332, right); then the levels
 /// run once more from the basin's result; what they give (or the basin's result itself, if they
 /// leave it again) is ranked against the first levels' result by normalised gradient fields
 /// against the atlas with the head shell (``Registration/Prepared/headShellSimilarity(_:)``, the
@@ -75,16 +75,20 @@ enum BasinStage {
                        levels: (Affine, [LevelReport]), progress: (@Sendable (String) -> Void)?,
                        rerun: (Affine) -> (Affine, [LevelReport])) -> (atlasToScan: Affine, levels: [LevelReport], outcome: Registration.BasinOutcome) {
         var basin = run(s, settings, from: start, progress: progress)
+        var distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
         var fromOther: Bool?
-        if let other, other != start {
-            // A second start (the network's prediction): the basin result that scores higher
-            // against the shelled atlas.
+        if distance > settings.toleranceMM, let other, other != start {
+            // The levels disagree with the basin: a second start (the network's prediction), and
+            // the basin result that scores higher against the shelled atlas. (Where they agree,
+            // the stage costs one basin run.)
             let second = run(s, settings, from: other, progress: progress)
             let better = (s.headShellSimilarity(second.atlasToScan) ?? 0) > (s.headShellSimilarity(basin.atlasToScan) ?? 0)
-            if better { basin = second }
+            if better {
+                basin = second
+                distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
+            }
             fromOther = better
         }
-        let distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
         var o = Registration.BasinOutcome(similarity: settings.similarity, levels: basin.levels, toleranceMM: settings.toleranceMM,
                                           levelsDistanceMM: distance, kept: .levels)
         o.fromPrediction = fromOther
@@ -134,9 +138,10 @@ extension Registration {
         public var levelsFromBasinDistanceMM: Double? = nil
         public var levelsHeadShellSimilarity: Double? = nil
         public var candidateHeadShellSimilarity: Double? = nil
-        /// With the network's prediction as a second start: whether the basin result from it
-        /// (true) or from the path's start (false) scored higher against the shelled atlas and
-        /// was used; nil without a prediction.
+        /// With the network's prediction as a second start (run only when the levels ended beyond
+        /// the tolerance from the first basin result): whether the basin result from it (true)
+        /// or from the path's start (false) scored higher against the shelled atlas and was
+        /// used; nil when it did not run.
         public var fromPrediction: Bool? = nil
     }
 
