@@ -45,35 +45,19 @@ enum BasinStage {
     }
 
     /// Refines `start` on the basin measure over the first `settings.levels` levels of `s`
-    /// (their working levels, with the head shell where the path has it, re-prepared for the
-    /// measure).
+    /// (``Registration/levels(_:from:measure:count:progress:)``: their working levels, with the
+    /// head shell where the path has it, re-prepared for the measure).
     static func run(_ s: Registration.Prepared, _ settings: Settings, from start: Affine,
                     progress: (@Sendable (String) -> Void)?) -> Run {
-        let p = s.settings
-        var t = start
-        var reports: [LevelReport] = []
-        for level in p.levels.prefix(settings.levels) {
-            let clock = Stopwatch()
-            let working = s.pyramid[level.spacingMM].optimising(settings.similarity, threads: s.threads)
-            let r = Refinement.run(level: working, start: t, centre: s.atlasCentre, radiusMM: s.radiusMM,
-                                   model: p.transform, iterations: level.iterations,
-                                   learningRate: p.learningRate * level.spacingMM / p.levels[0].spacingMM,
-                                   optimizer: p.optimizer, convergenceMM: p.convergenceMM(atSpacing: level.spacingMM), threads: s.threads)
-            t = r.atlasToScan
-            reports.append(LevelReport(spacingMM: level.spacingMM, iterations: r.iterations, evaluations: r.evaluations,
-                                       stopReason: r.stopReason, similarityMeasure: settings.similarity,
-                                       similarityStart: r.similarityStart, similarityEnd: r.similarityEnd, seconds: clock.total))
-            progress?("basin, level \(formatMM(level.spacingMM)) mm (\(settings.similarity.rawValue)): similarity "
-                + String(format: "%.4f → %.4f in %d iterations (%@)", r.similarityStart, r.similarityEnd, r.iterations, r.stopReason.rawValue))
-        }
+        let (t, reports) = Registration.levels(s, from: start, measure: settings.similarity, count: settings.levels, progress: progress)
         return Run(atlasToScan: t, levels: reports)
     }
 
-    /// The result, its levels' reports and the outcome: `levels` ran from `start` (their result
-    /// and reports); `rerun` runs the levels from another start.
+    /// The result, its levels' reports and the outcome: `levels` are the path's own levels'
+    /// result and reports from `start`; `other` is the second start (the network's prediction).
     static func choose(_ s: Registration.Prepared, _ settings: Settings, start: Affine, alsoFrom other: Affine?,
-                       levels: (Affine, [LevelReport]), progress: (@Sendable (String) -> Void)?,
-                       rerun: (Affine) -> (Affine, [LevelReport])) -> (atlasToScan: Affine, levels: [LevelReport], outcome: Registration.BasinOutcome) {
+                       levels: (Affine, [LevelReport]), progress: (@Sendable (String) -> Void)?)
+        -> (atlasToScan: Affine, levels: [LevelReport], outcome: Registration.BasinOutcome) {
         var basin = run(s, settings, from: start, progress: progress)
         var distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
         var fromOther: Bool?
@@ -99,7 +83,7 @@ enum BasinStage {
         }
         // The levels left the basin: once more from its result.
         progress?(String(format: "basin: the levels ended %.2f mm from its result (tolerance %@ mm): refining from the basin's result", distance, tolerance))
-        let again = rerun(basin.atlasToScan)
+        let again = Registration.levels(s, from: basin.atlasToScan, progress: progress)
         let againDistance = s.searchLevel.meanDistanceMM(basin.atlasToScan, again.0)
         o.levelsFromBasinDistanceMM = againDistance
         let candidate: (Affine, [LevelReport]) = againDistance <= settings.toleranceMM ? again : (basin.atlasToScan, again.1)

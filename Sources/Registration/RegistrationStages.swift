@@ -258,9 +258,7 @@ extension Registration {
         var (t, reports) = enabled ? levels(s, from: start, progress: progress) : (start, [])
         var basin: BasinOutcome?
         if enabled, let settings = s.basin {
-            let choice = BasinStage.choose(s, settings, start: start, alsoFrom: other, levels: (t, reports), progress: progress) {
-                levels(s, from: $0, progress: progress)
-            }
+            let choice = BasinStage.choose(s, settings, start: start, alsoFrom: other, levels: (t, reports), progress: progress)
             (t, reports, basin) = (choice.atlasToScan, choice.levels, choice.outcome)
         }
         let (after, coverage) = Refinement.checkedSimilarity(level: s.finestLevel, atlasToScan: t, measure: p.limits.checkMeasure,
@@ -270,19 +268,24 @@ extension Registration {
     }
 
     /// The protocol's levels, coarse to fine, from `start`, each on its own measure (on the
-    /// cross-contrast path the finer ones against the remapped atlas where it applies).
-    static func levels(_ s: Prepared, from start: Affine, progress: (@Sendable (String) -> Void)?) -> (Affine, [LevelReport]) {
+    /// cross-contrast path the finer ones against the remapped atlas where it applies); with
+    /// `measure`, the first `count` levels only, every one re-prepared for that measure and none
+    /// remapped (the basin stage, ``BasinStage``).
+    static func levels(_ s: Prepared, from start: Affine, measure: SimilarityKind? = nil, count: Int? = nil,
+                       progress: (@Sendable (String) -> Void)?) -> (Affine, [LevelReport]) {
         let p = s.settings
         var t = start
         var reports: [LevelReport] = []
         let firstSpacing = p.levels[0].spacingMM
-        for (n, level) in p.levels.enumerated() {
+        for (n, level) in p.levels.prefix(count ?? p.levels.count).enumerated() {
             let clock = Stopwatch()
             let lr = p.learningRate * level.spacingMM / firstSpacing
             var working = s.pyramid[level.spacingMM]
             var remap: IntensityRemap.Outcome?
-            if n == 1, let why = s.remapRefusal { progress?("level \(formatMM(level.spacingMM)) mm: " + why) }
-            if s.remapsFinerLevels && n > 0 {
+            let name = measure.map { "basin, level \(formatMM(level.spacingMM)) mm (\($0.rawValue))" } ?? "level \(formatMM(level.spacingMM)) mm"
+            if let measure { working = working.optimising(measure, threads: s.threads) }
+            if measure == nil, n == 1, let why = s.remapRefusal { progress?("level \(formatMM(level.spacingMM)) mm: " + why) }
+            if measure == nil, s.remapsFinerLevels && n > 0 {
                 remap = IntensityRemap.remapped(working, atlasToScan: t, minCorrelationRatio: s.remapMinCorrelationRatio, threads: s.threads)
                 if let r = remap {
                     if let l = r.level { working = l }
@@ -302,7 +305,7 @@ extension Registration {
                                        atlasRemapped: remap?.level != nil, atlasRemapCorrelationRatio: remap?.correlationRatio,
                                        similarityStart: r.similarityStart, similarityEnd: r.similarityEnd,
                                        seconds: clock.total))
-            progress?("level \(formatMM(level.spacingMM)) mm: similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations (\(r.stopReason.rawValue))")
+            progress?("\(name): similarity \(String(format: "%.4f", r.similarityStart)) → \(String(format: "%.4f", r.similarityEnd)) in \(r.iterations) iterations (\(r.stopReason.rawValue))")
         }
         return (t, reports)
     }
