@@ -48,6 +48,16 @@ struct CrossContrastPipelineTests {
         return sum / Double(max(1, n))
     }
 
+    /// The 2 mm MNI152 T1 itself (the atlas's contrast) moved by a known rigid transform about its
+    /// centre of mass (scan(T·x) = atlas(x)).
+    static func movedT1() throws -> (atlas: Volume, scan: Volume, truth: Affine) {
+        let (atlas, _) = try t2Rendering()
+        let centre = ImagePreparation.centreOfMass(atlas)!
+        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(-4, 3, 5), rotationDegrees: SIMD3(-7, 5, 6)).affine
+            * Affine.translation(-centre)
+        return (atlas, resample(atlas, onto: atlas.grid, atlasToScan: try #require(truth.inverse)), truth)
+    }
+
     /// The T2 rendering moved by a known affine about the atlas's centre of mass (scan(T·x) = t2(x)).
     static func movedT2Rendering() throws -> (atlas: Volume, scan: Volume, truth: Affine) {
         let (atlas, t2) = try t2Rendering()
@@ -98,11 +108,7 @@ struct CrossContrastPipelineTests {
     }
 
     @Test func aT1ScanKeepsEachLevelsMeasure() throws {
-        let (atlas, _) = try Self.t2Rendering()
-        let centre = ImagePreparation.centreOfMass(atlas)!
-        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(-4, 3, 5), rotationDegrees: SIMD3(-7, 5, 6)).affine
-            * Affine.translation(-centre)
-        let scan = resample(atlas, onto: atlas.grid, atlasToScan: try #require(truth.inverse))
+        let (atlas, scan, truth) = try Self.movedT1()
         let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: try Self.shippedProtocol(), threads: 2))
         #expect(try #require(r.contrast).sameContrast)
         #expect(r.levels.map(\.similarityMeasure) == [.ncc, .lncc])

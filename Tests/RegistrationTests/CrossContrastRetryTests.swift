@@ -56,11 +56,7 @@ struct CrossContrastRetryTests {
     /// result that scores higher against the atlas with the head shell is kept, whichever path
     /// it came from.
     @Test func whenBothFailTheHigherCheckedSimilarityIsKept() throws {
-        let (atlas, _) = try Pipeline.t2Rendering()
-        let centre = ImagePreparation.centreOfMass(atlas)!
-        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(-4, 3, 5), rotationDegrees: SIMD3(-7, 5, 6)).affine
-            * Affine.translation(-centre)
-        let scan = resample(atlas, onto: atlas.grid, atlasToScan: try #require(truth.inverse))
+        let (atlas, scan, truth) = try Pipeline.movedT1()
         var p = try Pipeline.shippedProtocol()
         p.limits.minFinalSimilarity = 1   // normalised MI < 1 for any two different images: always lowSimilarity
         p.limits.minFinalSimilarityBrainAtlas = 1   // the same against a brain atlas
@@ -84,11 +80,7 @@ struct CrossContrastRetryTests {
 
     /// A same-contrast result that passes its check is not retried (behaviour unchanged).
     @Test func aPassingResultIsNotRetried() throws {
-        let (atlas, _) = try Pipeline.t2Rendering()
-        let centre = ImagePreparation.centreOfMass(atlas)!
-        let truth = Affine.translation(centre) * Decomposition(translation: SIMD3(-4, 3, 5), rotationDegrees: SIMD3(-7, 5, 6)).affine
-            * Affine.translation(-centre)
-        let scan = resample(atlas, onto: atlas.grid, atlasToScan: try #require(truth.inverse))
+        let (atlas, scan, _) = try Pipeline.movedT1()
         let r = try Registration.register(RegistrationRequest(scan: scan, atlas: atlas, settings: try Pipeline.shippedProtocol(), threads: 2))
         #expect(try #require(r.contrast).sameContrast)
         #expect(r.contrast?.crossContrastRetry == nil)

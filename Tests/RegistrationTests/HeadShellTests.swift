@@ -177,7 +177,7 @@ extension HeadShellTests {
         let right = try #require(shelled.headShellSimilarity(truth)), wrong = try #require(shelled.headShellSimilarity(onTheHead))
         let plainRight = Refinement.checkedSimilarity(level: plain.finestLevel, atlasToScan: truth, measure: .nmi, threads: 2).value
         let plainWrong = Refinement.checkedSimilarity(level: plain.finestLevel, atlasToScan: onTheHead, measure: .nmi, threads: 2).value
-        print("head-shell NMI: brain in the head \(right), atlas brain on the head \(wrong); checked NMI \(plainRight), \(plainWrong)")
+        print("head-shell NGF: brain in the head \(right), atlas brain on the head \(wrong); checked NMI \(plainRight), \(plainWrong)")
         #expect(right > wrong, "brain in the head \(right), atlas brain on the head \(wrong)")
         #expect(plain.headShellSimilarity(truth) == nil)
         // Two results as refinement returns them; the plain path compares checked similarities.
