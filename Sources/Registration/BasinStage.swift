@@ -21,7 +21,9 @@ import VolumeCore
 /// level's atlas mask) it is kept as it is: same bits as without the stage. Beyond it, the stage
 /// runs once more from the network's prediction when there is one, and the basin result scoring
 /// higher against the shelled atlas is used (a real T2 slab rotated −15° in its header: from the
-/// search's start 0.273, 8 mm off; from the prediction 0.332, right); then the levels
+/// search's start 0.273, 8 mm off, measured with cd51128, which had no second start; from the
+/// prediction 0.332, right: `Tests/Scripts/header_rotations.py`, the records' `contrast.basin`);
+/// then the levels
 /// run once more from the basin's result; what they give (or the basin's result itself, if they
 /// leave it again) is ranked against the first levels' result by normalised gradient fields
 /// against the atlas with the head shell (``Registration/Prepared/headShellSimilarity(_:)``, the

@@ -89,8 +89,8 @@ extension Registration {
         /// shell: the five results 8.6 mm off the head-with-skull proxy checked 0.0853–0.0865,
         /// the two right ones 0.0849–0.0852), and neither can normalised MI against the shelled
         /// atlas, which it replaced: it ranked a real T2 slab's whole head fitted into the atlas
-        /// brain (0.138) above the brain in the head (0.089; README, "A scan with skull, another
-        /// contrast, a skull-stripped atlas").
+        /// brain (0.138) above the brain in the head (0.089; an experimental build not kept:
+        /// README, "A scan with skull, another contrast, a skull-stripped atlas").
         func headShellSimilarity(_ atlasToScan: Affine) -> Double? {
             guard headShelled else { return nil }
             return Refinement.similarity(level: searchLevel, atlasToScan: atlasToScan, threads: threads, kind: .ngf)

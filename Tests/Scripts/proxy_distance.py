@@ -4,8 +4,9 @@ atlas"): each real scan of real_scans.py registered by `stnreg align` (default p
 skull-stripped 2 mm TestVolumes MNI152, and its distance (mean over that atlas's brain) from the
 same scan's registration to a proxy atlas with skull in the same space (FSL's MNI152 2 mm,
 `register/MNI152_T1_2mm.nii.gz` of the niivue images: there the head outline carries the scale),
-with each result's volume ratio det(atlasToScan), its flags and the record's basin-stage
-decision (`contrast.basin`). Not run by `swift test`; the images are not bundled (see
+with each result's volume ratio det(atlasToScan), its flags, the record's basin-stage
+decision (`contrast.basin`: distances, the head-shell similarities that ranked, whether the
+prediction's basin was used) and the cross-contrast retry's head-shell similarities. Not run by `swift test`; the images are not bundled (see
 real_scans.py). Run it with two builds (e.g. one of commit acfe41d, before the stage) to compare:
 
     python3 Tests/Scripts/proxy_distance.py --stnreg .build/release/stnreg --images DIR --work WORK
@@ -37,6 +38,15 @@ for name, path in real_scans.scan_paths(args.images, args.work).items():
     q = align(path, proxy, os.path.join(args.work, name + '_proxy'))
     m, p = np.array(r['atlasToScan']), np.array(q['atlasToScan'])
     basin = (r.get('contrast') or {}).get('basin')
-    decision = ('basin: levels %.1f mm from it, kept %s' % (basin['levelsDistanceMM'], basin['kept'])) if basin else 'no basin stage'
+    decision = 'no basin stage'
+    if basin:
+        decision = 'basin: levels %.1f mm from it, kept %s' % (basin['levelsDistanceMM'], basin['kept'])
+        if basin.get('levelsFromBasinDistanceMM') is not None:
+            decision += ' (from the prediction: %s; levels from its result %.1f mm from it; head-shell NGF levels %.3f, candidate %.3f)' % (
+                basin.get('fromPrediction'), basin['levelsFromBasinDistanceMM'], basin['levelsHeadShellSimilarity'], basin['candidateHeadShellSimilarity'])
+    retry = (r.get('contrast') or {}).get('crossContrastRetry')
+    if retry and retry.get('retryHeadShellSimilarity') is not None:
+        decision += '; retry kept %s (head-shell similarity same-contrast %.3f, retry %.3f)' % (
+            retry['kept'], retry['sameContrastHeadShellSimilarity'], retry['retryHeadShellSimilarity'])
     print('%-9s %5.2f mm from the proxy  volume ratio %.2f (proxy %.2f)  flags %s  %s' % (
         name, dist(m, p), np.linalg.det(m[:3, :3]), np.linalg.det(p[:3, :3]), ','.join(r['flags']) or '-', decision), flush=True)
