@@ -270,8 +270,10 @@ extension Registration {
     /// The protocol's levels, coarse to fine, from `start`, each on its own measure (on the
     /// cross-contrast path the finer ones against the remapped atlas where it applies); with
     /// `measure`, the first `count` levels only, every one re-prepared for that measure and none
-    /// remapped (the basin stage, ``BasinStage``).
+    /// remapped (the basin stage, ``BasinStage``); `convergenceFactor` multiplies each level's
+    /// convergence tolerance.
     static func levels(_ s: Prepared, from start: Affine, measure: SimilarityKind? = nil, count: Int? = nil,
+                       convergenceFactor: Double = 1,
                        progress: (@Sendable (String) -> Void)?) -> (Affine, [LevelReport]) {
         let p = s.settings
         var t = start
@@ -297,7 +299,8 @@ extension Registration {
             }
             let r = Refinement.run(level: working, start: t, centre: s.atlasCentre, radiusMM: s.radiusMM,
                                    model: p.transform, iterations: level.iterations, learningRate: lr,
-                                   optimizer: p.optimizer, convergenceMM: p.convergenceMM(atSpacing: level.spacingMM), threads: s.threads)
+                                   optimizer: p.optimizer, convergenceMM: convergenceFactor * p.convergenceMM(atSpacing: level.spacingMM),
+                                   threads: s.threads)
             t = r.atlasToScan
             reports.append(LevelReport(spacingMM: level.spacingMM, iterations: r.iterations,
                                        evaluations: r.evaluations, stopReason: r.stopReason,

@@ -51,6 +51,21 @@ public enum DistanceTransform {
     /// The 1D squared distance transform g(p) = min_q ((p − q)·h)² + f(q) of one line.
     static func envelope(_ f: [Double], spacing h: Double, v: inout [Int], z: inout [Double], into g: inout [Double]) {
         let n = f.count
+        precondition(v.count >= n && z.count >= n + 1 && g.count >= n, "envelope buffers too short")
+        f.withUnsafeBufferPointer { f in
+            v.withUnsafeMutableBufferPointer { v in
+                z.withUnsafeMutableBufferPointer { z in
+                    g.withUnsafeMutableBufferPointer { g in
+                        envelope(f.baseAddress!, n, spacing: h, v: v.baseAddress!, z: z.baseAddress!, into: g.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    /// ``envelope(_:spacing:v:z:into:)`` on buffers of `n` (`z`: n + 1) elements, checked by it.
+    private static func envelope(_ f: UnsafePointer<Double>, _ n: Int, spacing h: Double, v: UnsafeMutablePointer<Int>,
+                                 z: UnsafeMutablePointer<Double>, into g: UnsafeMutablePointer<Double>) {
         // Parabolas with an infinite offset never take part; a line without any finite one stays infinite.
         var k = -1
         for q in 0..<n where f[q].isFinite {

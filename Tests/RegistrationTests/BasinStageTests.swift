@@ -95,6 +95,44 @@ struct BasinStageTests {
         #expect(Pipeline.meanError(s.atlasToScan, truth, atlas: atlas) < 2)
     }
 
+    /// The stage's decision run stops at ``BasinStage/decisionConvergenceFactor`` times the
+    /// levels' tolerance: it only has to say whether the levels' result lies within
+    /// `toleranceMM` (5 mm) of the basin's. Its premise, from the start of the case above: the
+    /// loose run ends far closer to the converged one than that (asserted < 0.5 mm, a tenth of
+    /// the tolerance), in fewer or as many iterations; and beyond the tolerance the recorded
+    /// basin levels are the converged run's (the small head of
+    /// ``aSmallHeadWithSkullIsRegisteredWithTheBasin()``: its record against a converged run).
+    @Test func theDecisionRunIsLooseAndWhatIsRankedIsConverged() throws {
+        let (atlas, scan, _) = try HeadShellTests.t2WithHead(moved: Decomposition(translation: SIMD3(4, -6, 5), rotationDegrees: SIMD3(8, -5, 6),
+                                                                                    scale: SIMD3(1.03, 0.98, 1.02)))
+        let p = try Pipeline.shippedProtocol()
+        let plain = try Registration.prepare(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
+        let shelled = plain.crossContrast(try #require(p.contrast)).withHeadShell()
+        let settings = try #require(shelled.basin)
+        let start = Registration.initialise(shelled)
+        let loose = BasinStage.run(shelled, settings, from: start, convergenceFactor: BasinStage.decisionConvergenceFactor, progress: nil)
+        let converged = BasinStage.run(shelled, settings, from: start, progress: nil)
+        let apart = shelled.searchLevel.meanDistanceMM(loose.atlasToScan, converged.atlasToScan)
+        let iterations = (loose.levels.map(\.iterations).reduce(0, +), converged.levels.map(\.iterations).reduce(0, +))
+        print("basin decision run: \(apart) mm from the converged run, \(iterations.0) against \(iterations.1) iterations")
+        #expect(apart < 0.5, "\(apart) mm")
+        #expect(iterations.0 <= iterations.1)
+
+        let (a2, s2, _) = try HeadShellTests.t2WithHead(moved: Self.small(0.8), scalp: 120, scalpOuterMM: 14)
+        let r = try Registration.register(RegistrationRequest(scan: s2, atlas: a2, settings: p, threads: 2))
+        let b = try #require(r.contrast?.basin)
+        try #require(b.levelsDistanceMM > b.toleranceMM)
+        let path = try Registration.prepare(RegistrationRequest(scan: s2, atlas: a2, settings: p, threads: 2)).crossContrast(try #require(p.contrast)).withHeadShell()
+        let again = BasinStage.run(path, settings, from: r.refinementStart, progress: nil)
+        let first = BasinStage.run(path, settings, from: r.refinementStart, convergenceFactor: BasinStage.decisionConvergenceFactor, progress: nil)
+        // No network in the request, so the basin ran from the search's winner only: its record is
+        // the converged run's, not the decision run's.
+        #expect(b.fromPrediction == nil)
+        #expect(b.levels.map(\.similarityEnd) == again.levels.map(\.similarityEnd))
+        #expect(b.levels.map(\.iterations) == again.levels.map(\.iterations))
+        #expect(first.levels.map(\.iterations) != again.levels.map(\.iterations), "the decision run is not looser here")
+    }
+
     /// A T1 on the T1 atlas takes the same-contrast path: no basin stage, nothing recorded.
     @Test func aSameContrastScanHasNoBasin() throws {
         let (atlas, scan, _) = try Pipeline.movedT1()
