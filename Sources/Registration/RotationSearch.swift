@@ -67,11 +67,11 @@ enum RotationSearch {
         var bestScore = -Double.infinity
         let model: TransformModel = p.transform == .rigid ? .rigid : .similarity
         var starts: [Affine] = []
+        let translations = useTranslationSearch
+            ? TranslationSearch.Prepared(level: level, features: p.initialisation.translationSearchFeatures, threads: threads) : nil
         for idx in keep {
             var t = scored[idx].t
-            if useTranslationSearch, let s = TranslationSearch.best(level: level, start: t, features: p.initialisation.translationSearchFeatures,
-                                                                  scoredBy: p.initialisation.searchSimilarity,
-                                                                  threads: threads) {
+            if let s = translations?.best(start: t, scoredBy: p.initialisation.searchSimilarity, threads: threads) {
                 t = s.atlasToScan
             }
             starts.append(t)

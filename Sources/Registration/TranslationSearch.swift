@@ -24,40 +24,63 @@ enum TranslationSearch {
     /// stay the intensity-based ones.
     static func best(level: WorkingLevel, start: Affine, features: TranslationSearchFeatures = .intensity,
                      scoredBy kind: SimilarityKind = .ncc, threads: Int) -> Outcome? {
-        guard features == .both else { return single(level: level, start: start, features: features, threads: threads) }
-        let candidates = [TranslationSearchFeatures.intensity, .gradientMagnitude].compactMap {
-            single(level: level, start: start, features: $0, threads: threads)
-        }
-        // Ties (and equal shifts) keep the intensity search's, the first.
-        var winner: Outcome?, winnerScore = -Double.infinity
-        for c in candidates {
-            let score = Refinement.similarity(level: level, atlasToScan: c.atlasToScan, threads: threads, kind: kind)
-            if score > winnerScore { winner = Outcome(atlasToScan: c.atlasToScan, score: score); winnerScore = score }
-        }
-        return winner
+        Prepared(level: level, features: features, threads: threads).best(start: start, scoredBy: kind, threads: threads)
     }
 
-    /// One search on intensities or on gradient magnitudes.
-    private static func single(level: WorkingLevel, start: Affine, features: TranslationSearchFeatures, threads: Int) -> Outcome? {
-        precondition(features != .both)
-        let grid = level.atlas.grid
-        let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: start)
-        let warped = level.sampler.warp(onto: grid, voxelMap: map, threads: threads)
-        var movingMask = warped.voxels.map { $0 > Pyramid.foregroundThreshold ? Float(1) : 0 }
-        if let sampler = level.scanMaskSampler {   // the scan's cost-function mask moves with the scan
-            let inside = sampler.warp(onto: grid, voxelMap: map, threads: threads).voxels
-            for n in movingMask.indices where inside[n] < 0.5 { movingMask[n] = 0 }
+    /// The atlas side of the search on one level, transformed once for every start searched
+    /// from (the rotation search's candidates): per feature, the masked-NCC search of the
+    /// level's atlas (or its gradient magnitude) with its mask, over shifts up to
+    /// ``maximumShiftMM`` (FFTs of the atlas grid plus that window, not twice the grid).
+    struct Prepared {
+        let level: WorkingLevel
+        let features: TranslationSearchFeatures
+        let searches: [(features: TranslationSearchFeatures, search: MaskedNCCSearch)]
+
+        init(level: WorkingLevel, features: TranslationSearchFeatures, threads: Int) {
+            self.level = level
+            self.features = features
+            let grid = level.atlas.grid
+            let window = SIMD3<Int>(repeating: Int((maximumShiftMM / level.spacingMM).rounded(.up)))
+            let kinds: [TranslationSearchFeatures] = features == .both ? [.intensity, .gradientMagnitude] : [features]
+            searches = kinds.map { f in
+                let fixed = f == .intensity ? level.atlas.voxels : gradientMagnitude(level.atlas)
+                return (f, MaskedNCCSearch(fixed: fixed, fixedMask: level.mask, fixedDims: grid.dims, movingDims: grid.dims,
+                                           shiftWindow: window, threads: threads))
+            }
         }
-        let limit = SIMD3<Int>(repeating: Int((maximumShiftMM / level.spacingMM).rounded(.up)))
-        let fixed = features == .intensity ? level.atlas.voxels : gradientMagnitude(level.atlas)
-        let moving = features == .intensity ? warped.voxels : gradientMagnitude(warped)
-        let r = maskedNCC(fixed: fixed, fixedMask: level.mask, fixedDims: grid.dims,
-                          moving: moving, movingMask: movingMask, movingDims: grid.dims,
-                          options: MaskedNCCOptions(minimumOverlapFraction: 0.5, maximumShift: limit),
-                          threads: threads)
-        guard let s = r.bestShift else { return nil }
-        let shiftMM = grid.voxelToWorld.linear * SIMD3<Double>(s)
-        return Outcome(atlasToScan: start * Affine.translation(shiftMM), score: Double(r.bestNCC))
+
+        /// The best translation update of `start` (nil when no shift has enough overlap); with
+        /// `.both`, the intensity and gradient-magnitude searches' results compete on `kind`.
+        func best(start: Affine, scoredBy kind: SimilarityKind, threads: Int) -> Outcome? {
+            guard features == .both else { return single(searches[0], start: start, threads: threads) }
+            let candidates = searches.compactMap { single($0, start: start, threads: threads) }
+            // Ties (and equal shifts) keep the intensity search's, the first.
+            var winner: Outcome?, winnerScore = -Double.infinity
+            for c in candidates {
+                let score = Refinement.similarity(level: level, atlasToScan: c.atlasToScan, threads: threads, kind: kind)
+                if score > winnerScore { winner = Outcome(atlasToScan: c.atlasToScan, score: score); winnerScore = score }
+            }
+            return winner
+        }
+
+        /// One search on intensities or on gradient magnitudes.
+        private func single(_ s: (features: TranslationSearchFeatures, search: MaskedNCCSearch), start: Affine, threads: Int) -> Outcome? {
+            let grid = level.atlas.grid
+            let map = targetVoxelToScanVoxel(target: grid, scan: level.scan.grid, atlasToScan: start)
+            let warped = level.sampler.warp(onto: grid, voxelMap: map, threads: threads)
+            var movingMask = warped.voxels.map { $0 > Pyramid.foregroundThreshold ? Float(1) : 0 }
+            if let sampler = level.scanMaskSampler {   // the scan's cost-function mask moves with the scan
+                let inside = sampler.warp(onto: grid, voxelMap: map, threads: threads).voxels
+                for n in movingMask.indices where inside[n] < 0.5 { movingMask[n] = 0 }
+            }
+            let limit = SIMD3<Int>(repeating: Int((maximumShiftMM / level.spacingMM).rounded(.up)))
+            let moving = s.features == .intensity ? warped.voxels : gradientMagnitude(warped)
+            let r = s.search.search(moving: moving, movingMask: movingMask,
+                                    options: MaskedNCCOptions(minimumOverlapFraction: 0.5, maximumShift: limit), threads: threads)
+            guard let shift = r.bestShift else { return nil }
+            let shiftMM = grid.voxelToWorld.linear * SIMD3<Double>(shift)
+            return Outcome(atlasToScan: start * Affine.translation(shiftMM), score: Double(r.bestNCC))
+        }
     }
 
     /// |∇v| by central differences (one-sided at the edges), per voxel.

@@ -134,6 +134,41 @@ struct MaskedNCCTests {
         }
     }
 
+    /// A shift window computes only the shifts `|s| ≤ window` on a smaller FFT (period
+    /// ≥ max(dims) + window, so nothing folds into the window). Oracle: the direct masked
+    /// Pearson correlation at every shift of the window (the full map's test tolerance), the
+    /// full map's values there to Float32 FFT round-off, and the same best shift under the
+    /// same limit. One window clamps to the arrays on an axis where they are shorter.
+    @Test func aShiftWindowComputesTheWindowsShiftsOnASmallerTransform() throws {
+        let df = SIMD3(14, 12, 13), dm = SIMD3(13, 14, 11)
+        let f = FFTReference.randomArray(df, seed: 51, lo: 0, hi: 10), m = FFTReference.randomArray(dm, seed: 52, lo: 2, hi: 7)
+        let mf = Self.randomMask(df, seed: 53, keep: 0.8), mm = Self.randomMask(dm, seed: 54, keep: 0.75)
+        let window = SIMD3(3, 4, 20)
+        let windowed = MaskedNCCSearch(fixed: f, fixedMask: mf, fixedDims: df, movingDims: dm, shiftWindow: window, threads: 1)
+        let full = MaskedNCCSearch(fixed: f, fixedMask: mf, fixedDims: df, movingDims: dm, threads: 1)
+        #expect(windowed.minShift == SIMD3(-3, -4, -12) && windowed.mapDims == SIMD3(7, 9, 23))
+        #expect(full.paddedDims == FFTPadding.linearCorrelationDims(df, dm))
+        #expect(windowed.paddedDims.x < full.paddedDims.x && windowed.paddedDims.y < full.paddedDims.y)
+        #expect(windowed.paddedDims.z == full.paddedDims.z)   // the window covers every z shift
+        let options = MaskedNCCOptions(minimumOverlapFraction: 0.1, maximumShift: window)
+        let w = windowed.search(moving: m, movingMask: mm, options: options, threads: 2)
+        let r = full.search(moving: m, movingMask: mm, options: options, threads: 2)
+        #expect(w.ncc.minShift == windowed.minShift && w.ncc.dims == windowed.mapDims)
+        var checked = 0
+        for n in 0..<w.ncc.values.count {
+            let s = w.ncc.shift(at: n)
+            #expect(abs(Double(w.overlap.values[n] - r.overlap[s])) < Tolerance.float32FFT)
+            #expect(abs(w.ncc.values[n] - r.ncc[s]) < 1e-4, "shift \(s)")
+            let ref = FFTReference.maskedPearson(fixed: f, fixedMask: mf, fixedDims: df, moving: m, movingMask: mm, movingDims: dm, shift: s)
+            if ref.overlap >= w.minimumOverlap {
+                #expect(abs(Double(w.ncc.values[n]) - ref.ncc) < Self.nccTolerance, "shift \(s)")
+                checked += 1
+            }
+        }
+        #expect(checked > 500)
+        #expect(try #require(w.bestShift) == r.bestShift)
+    }
+
     @Test func identicalBitsForOneAndTwoThreads() {
         let df = SIMD3(9, 7, 8), dm = SIMD3(7, 8, 6)
         let f = FFTReference.randomArray(df, seed: 44), m = FFTReference.randomArray(dm, seed: 45)
