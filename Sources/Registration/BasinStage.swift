@@ -47,6 +47,10 @@ enum BasinStage {
     /// (the real b0 of proxy_distance.py, ranked on the loose result instead: 1.40 → 2.69 mm).
     static let decisionConvergenceFactor = 5.0
 
+    /// The rotation search's runners-up the stage also starts from beyond its tolerance (all
+    /// it refines: ``RotationSearch/refinedCandidates`` − 1).
+    static let maxRunnersUp = RotationSearch.refinedCandidates - 1
+
     /// The basin stage's refinement: its levels' reports and its result.
     struct Run {
         var atlasToScan: Affine
@@ -63,35 +67,55 @@ enum BasinStage {
         return Run(atlasToScan: t, levels: reports)
     }
 
+    /// The further starts of the stage beyond its tolerance: the network's prediction, and the
+    /// rotation search's other refined candidates (best first).
+    struct Starts {
+        var prediction: Affine? = nil
+        var runnersUp: [Affine] = []
+    }
+
     /// The result, its levels' reports and the outcome: `levels` are the path's own levels'
-    /// result and reports from `start`; `other` is the second start (the network's prediction).
-    static func choose(_ s: Registration.Prepared, _ settings: Settings, start: Affine, alsoFrom other: Affine?,
+    /// result and reports from `start`; `others` the further starts.
+    static func choose(_ s: Registration.Prepared, _ settings: Settings, start: Affine, alsoFrom others: Starts,
                        levels: (Affine, [LevelReport]), progress: (@Sendable (String) -> Void)?)
         -> (atlasToScan: Affine, levels: [LevelReport], outcome: Registration.BasinOutcome) {
         var basin = run(s, settings, from: start, convergenceFactor: decisionConvergenceFactor, progress: progress)
         var distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
-        var fromOther: Bool?
+        var fromOther: Bool?, fromRunnerUp: Int?, runnersUpTried: Int?
         if distance > settings.toleranceMM {
             progress?(String(format: "basin: the levels ended %.2f mm from its result (tolerance %@ mm): the basin again, converged",
                              distance, formatMM(settings.toleranceMM)))
             basin = run(s, settings, from: start, progress: progress)
             distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
         }
-        if distance > settings.toleranceMM, let other, other != start {
-            // The levels disagree with the basin: a second start (the network's prediction), and
-            // the basin result that scores higher against the shelled atlas. (Where they agree,
-            // the stage costs one basin run.)
-            let second = run(s, settings, from: other, progress: progress)
-            let better = (s.headShellSimilarity(second.atlasToScan) ?? 0) > (s.headShellSimilarity(basin.atlasToScan) ?? 0)
-            if better {
-                basin = second
-                distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
+        if distance > settings.toleranceMM {
+            // The levels disagree with the basin: further starts (the network's prediction, the
+            // search's runners-up), and the basin result that scores highest against the shelled
+            // atlas. (Where they agree, the stage costs one loose basin run.)
+            var bestScore = s.headShellSimilarity(basin.atlasToScan) ?? 0
+            if let other = others.prediction, other != start {
+                let second = run(s, settings, from: other, progress: progress)
+                let score = s.headShellSimilarity(second.atlasToScan) ?? 0
+                fromOther = score > bestScore
+                if score > bestScore { basin = second; bestScore = score }
             }
-            fromOther = better
+            let extra = others.runnersUp.filter { $0 != start && $0 != others.prediction }.prefix(maxRunnersUp)
+            runnersUpTried = extra.count
+            for (rank, t) in extra.enumerated() {
+                let r = run(s, settings, from: t, progress: progress)
+                let score = s.headShellSimilarity(r.atlasToScan) ?? 0
+                if score > bestScore {
+                    basin = r; bestScore = score; fromRunnerUp = rank + 1
+                    if fromOther == true { fromOther = false }
+                }
+            }
+            distance = s.searchLevel.meanDistanceMM(basin.atlasToScan, levels.0)
         }
         var o = Registration.BasinOutcome(similarity: settings.similarity, levels: basin.levels, toleranceMM: settings.toleranceMM,
                                           levelsDistanceMM: distance, kept: .levels)
         o.fromPrediction = fromOther
+        o.runnersUpTried = runnersUpTried
+        o.fromRunnerUp = fromRunnerUp
         let tolerance = formatMM(settings.toleranceMM)
         guard distance > settings.toleranceMM else {
             progress?(String(format: "basin: the levels ended %.2f mm from its result (tolerance %@ mm): theirs is kept", distance, tolerance))
@@ -143,6 +167,12 @@ extension Registration {
         /// or from the path's start (false) scored higher against the shelled atlas and was
         /// used; nil when it did not run.
         public var fromPrediction: Bool? = nil
+        /// Beyond the tolerance: how many of the rotation search's runners-up the stage also
+        /// started from, and the rank (1 = the search's second best) of the one whose basin
+        /// result scored highest and was used (nil: none was; both nil within the tolerance
+        /// and in older records).
+        public var runnersUpTried: Int? = nil
+        public var fromRunnerUp: Int? = nil
     }
 
     /// `contrast.basin.kept`: the levels' result from the path's start; the levels' result from

@@ -126,6 +126,8 @@ extension Registration {
         /// The winner's search-measure score on the search level after its brief refinement
         /// (comparable between two searches on the same measure).
         var score: Double
+        /// The search's other refined candidates, best first (``RotationSearch/Outcome/runnersUp``).
+        var runnersUp: [Affine] = []
     }
 
     /// Stage 6 — refinement over every level, with the check's similarity and flags.
@@ -222,7 +224,7 @@ extension Registration {
                                    radiusMM: s.radiusMM, settings: settings,
                                    useTranslationSearch: s.settings.initialisation.translationSearch, refined: refined,
                                    skipping: skipping, threads: s.threads)
-        return SearchWinner(atlasToScan: r.best, candidatesTried: r.candidatesTried, score: r.bestScore)
+        return SearchWinner(atlasToScan: r.best, candidatesTried: r.candidatesTried, score: r.bestScore, runnersUp: r.runnersUp)
     }
 
     /// A second rotation search after a failed check: its measure and the ranks it skips.
@@ -250,15 +252,16 @@ extension Registration {
 
     /// Refinement coarse to fine from `start` (skipped when `enabled` is false), then the checked
     /// similarity at the finest level and the protocol's quality flags. On a path with a basin
-    /// stage (``BasinStage``) the stage runs from the same start (and from `basinAlsoFrom`, the
-    /// network's prediction, when given) and may give the result instead.
-    static func refine(_ s: Prepared, from start: Affine, basinAlsoFrom other: Affine? = nil, enabled: Bool,
+    /// stage (``BasinStage``) the stage runs from the same start (and, when the levels leave its
+    /// result, from `basinAlsoFrom`: the network's prediction and the search's runners-up) and
+    /// may give the result instead.
+    static func refine(_ s: Prepared, from start: Affine, basinAlsoFrom others: BasinStage.Starts = .init(), enabled: Bool,
                        progress: (@Sendable (String) -> Void)?) -> Refined {
         let p = s.settings
         var (t, reports) = enabled ? levels(s, from: start, progress: progress) : (start, [])
         var basin: BasinOutcome?
         if enabled, let settings = s.basin {
-            let choice = BasinStage.choose(s, settings, start: start, alsoFrom: other, levels: (t, reports), progress: progress)
+            let choice = BasinStage.choose(s, settings, start: start, alsoFrom: others, levels: (t, reports), progress: progress)
             (t, reports, basin) = (choice.atlasToScan, choice.levels, choice.outcome)
         }
         let (after, coverage) = Refinement.checkedSimilarity(level: s.finestLevel, atlasToScan: t, measure: p.limits.checkMeasure,

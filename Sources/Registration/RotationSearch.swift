@@ -16,6 +16,9 @@ enum RotationSearch {
         var candidatesTried: Int
         /// The best refined candidate's score on the search measure.
         var bestScore: Double
+        /// The other refined candidates after their brief refinement, best score first (the
+        /// basin stage's further starts, ``BasinStage``).
+        var runnersUp: [Affine] = []
     }
 
     /// Distinct rotation matrices of the Euler grid (entries compared to 1e-6).
@@ -65,6 +68,7 @@ enum RotationSearch {
         let keep = order.dropFirst(min(skipping, max(0, order.count - 1))).prefix(max(1, refined))
         var best = start
         var bestScore = -Double.infinity
+        var refinedScored: [(score: Double, t: Affine)] = []
         let model: TransformModel = p.transform == .rigid ? .rigid : .similarity
         var starts: [Affine] = []
         let translations = useTranslationSearch
@@ -84,8 +88,14 @@ enum RotationSearch {
             // Refinement ran on the level's own measure; candidates compete on the search measure.
             let score = level.similarity == p.initialisation.searchSimilarity ? r.similarityEnd
                 : Refinement.similarity(level: level, atlasToScan: r.atlasToScan, threads: threads, kind: p.initialisation.searchSimilarity)
+            refinedScored.append((score, r.atlasToScan))
             if score > bestScore { bestScore = score; best = r.atlasToScan }
         }
-        return Outcome(best: best, candidatesTried: rotations.count, bestScore: bestScore)
+        // Stable: by score, then in the order refined.
+        let ranked = refinedScored.indices.sorted {
+            refinedScored[$0].score != refinedScored[$1].score ? refinedScored[$0].score > refinedScored[$1].score : $0 < $1
+        }
+        let runnersUp = ranked.map { refinedScored[$0].t }.filter { $0 != best }
+        return Outcome(best: best, candidatesTried: rotations.count, bestScore: bestScore, runnersUp: runnersUp)
     }
 }

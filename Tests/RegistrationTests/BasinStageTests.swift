@@ -133,6 +133,38 @@ struct BasinStageTests {
         #expect(first.levels.map(\.iterations) != again.levels.map(\.iterations), "the decision run is not looser here")
     }
 
+    /// Beyond the tolerance the stage also starts from the rotation search's runners-up (the
+    /// real T2w slab rotated 50° about x and 100° about y in its header: from the search's
+    /// winner and from the prediction the basin ends 8 mm off, from a runner-up right;
+    /// `header_rotations.py`). Oracle: each start's basin run by hand, and the one scoring
+    /// highest against the shelled atlas is the one used (here a start near the truth among a
+    /// wrong start and a duplicate of the first start, which is not run twice).
+    @Test func beyondTheToleranceTheRunnersUpAreStartsToo() throws {
+        let (atlas, scan, truth) = try HeadShellTests.t2WithHead(moved: Decomposition(translation: SIMD3(4, -6, 5), rotationDegrees: SIMD3(8, -5, 6)))
+        var p = try Pipeline.shippedProtocol()
+        p.contrast?.basinToleranceMM = 0
+        let plain = try Registration.prepare(RegistrationRequest(scan: scan, atlas: atlas, settings: p, threads: 2))
+        let path = plain.crossContrast(try #require(p.contrast)).withHeadShell()
+        let settings = try #require(path.basin)
+        let centre = ImagePreparation.centreOfMass(atlas)!
+        // A start 60° off about z: two NGF levels do not bring it back (another basin).
+        let wrong = truth * Affine.translation(centre) * Decomposition(rotationDegrees: SIMD3(0, 0, 60)).affine * Affine.translation(-centre)
+        let near = truth * Affine.translation(SIMD3(2, -1, 1.5))
+        let start = wrong
+        let levels = Registration.levels(path, from: start, progress: nil)
+        let starts = BasinStage.Starts(prediction: nil, runnersUp: [wrong * Affine.translation(SIMD3(0, 6, 0)), near, start])
+        let choice = BasinStage.choose(path, settings, start: start, alsoFrom: starts, levels: levels, progress: nil)
+        let o = choice.outcome
+        #expect(o.runnersUpTried == 2 && o.fromPrediction == nil, "\(o)")
+        let runs = [start] + starts.runnersUp.prefix(2).map { $0 }
+        let scores = runs.map { path.headShellSimilarity(BasinStage.run(path, settings, from: $0, progress: nil).atlasToScan) ?? 0 }
+        let best = scores.indices.max { scores[$0] < scores[$1] }!
+        print("basin starts: head-shell NGF \(scores), used \(o.fromRunnerUp.map(String.init) ?? "none")")
+        #expect(o.fromRunnerUp == (best == 0 ? nil : best), "\(scores) \(o)")
+        #expect(o.levels.map(\.similarityEnd) == BasinStage.run(path, settings, from: runs[best], progress: nil).levels.map(\.similarityEnd))
+        #expect(best == 2, "the start near the truth should score highest: \(scores)")
+    }
+
     /// A T1 on the T1 atlas takes the same-contrast path: no basin stage, nothing recorded.
     @Test func aSameContrastScanHasNoBasin() throws {
         let (atlas, scan, _) = try Pipeline.movedT1()

@@ -42,8 +42,8 @@ for name, path in real_scans.scan_paths(args.images, args.work).items():
     if basin:
         decision = 'basin: levels %.1f mm from it, kept %s' % (basin['levelsDistanceMM'], basin['kept'])
         if basin.get('levelsFromBasinDistanceMM') is not None:
-            decision += ' (from the prediction: %s; levels from its result %.1f mm from it; head-shell NGF levels %.3f, candidate %.3f)' % (
-                basin.get('fromPrediction'), basin['levelsFromBasinDistanceMM'], basin['levelsHeadShellSimilarity'], basin['candidateHeadShellSimilarity'])
+            decision += ' (from the prediction: %s; runners-up tried %s, used rank %s; levels from its result %.1f mm from it; head-shell NGF levels %.3f, candidate %.3f)' % (
+                basin.get('fromPrediction'), basin.get('runnersUpTried'), basin.get('fromRunnerUp'), basin['levelsFromBasinDistanceMM'], basin['levelsHeadShellSimilarity'], basin['candidateHeadShellSimilarity'])
     retry = (r.get('contrast') or {}).get('crossContrastRetry')
     if retry and retry.get('retryHeadShellSimilarity') is not None:
         decision += '; retry kept %s (head-shell similarity same-contrast %.3f, retry %.3f)' % (
