@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""How far the contrast alone moves a cross-subject registration, stnreg beside ANTs: the bound
+behind the contrast benchmark's cross-subject column (`stnbench accuracy … --contrast`, whose
+truth for a Colin27 rendering is stnreg's registration of Colin27's *T1*).
+
+Each of Colin27's renderings (`stnbench render-contrasts DIR 1 0`: T2, PD, FLAIR from its tissue
+memberships, with skull and brain only; unmoved, no noise) and the T1 they were rendered from
+(TestVolumes/colin27_t1_2mm.nii.gz, colin27_brain_2mm.nii.gz) are registered to the 2 mm MNI152
+(TestVolumes) by `stnreg align` (default) and by ANTs `Affine` (Mattes MI, antspyx defaults,
+random_seed 1). Printed per tool: each rendering's mean distance (over the atlas brain,
+real_scans.brain_distance) from the same tool's registration of the T1 — what the contrast
+alone does to that tool's answer, with no move, no noise and no bias. A tool whose renderings
+end d mm from its own T1 result cannot score below about d on the benchmark's cross-subject
+cases, whose truth is a T1 result.
+
+    swift run -c release stnbench render-contrasts DIR 1 0
+    python3 Tests/Scripts/contrast_bias.py --stnreg .build/release/stnreg --renderings DIR --work WORK [--no-ants]
+
+Not run by `swift test` (ANTs takes 20–60 s per registration on 2 cores).
+"""
+import argparse, json, os, subprocess, sys
+import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from real_scans import brain_distance
+from chris_truth import ants_matrix
+
+here = os.path.dirname(os.path.abspath(__file__))
+volumes = os.path.join(here, '../../TestVolumes')
+ap = argparse.ArgumentParser()
+ap.add_argument('--stnreg', required=True)
+ap.add_argument('--renderings', required=True)
+ap.add_argument('--work', required=True)
+ap.add_argument('--no-ants', action='store_true')
+args = ap.parse_args()
+os.makedirs(args.work, exist_ok=True)
+atlas = os.path.join(volumes, 'mni152_t1_2mm.nii.gz')
+dist = brain_distance(atlas)
+
+
+def stnreg(path):
+    out = os.path.join(args.work, os.path.basename(path).replace('.nii.gz', ''))
+    subprocess.run([args.stnreg, 'align', path, atlas, '-o', out, '-q', '--audit-log', os.path.join(args.work, 'audit.jsonl')],
+                   check=True, capture_output=True)
+    return np.array(json.load(open(out + '_transform.json'))['atlasToScan'])
+
+
+def ants(path):
+    import ants as a
+    r = a.registration(a.image_read(atlas), a.image_read(path), type_of_transform='Affine', aff_metric='mattes', random_seed=1)
+    return ants_matrix(a.read_transform(r['fwdtransforms'][0]))
+
+
+tools = [('stnreg', stnreg)] + ([] if args.no_ants else [('ANTs', ants)])
+for scan in ['colin27_t1_2mm', 'colin27_brain_2mm']:
+    t1 = os.path.join(volumes, scan + '.nii.gz')
+    for name, register in tools:
+        reference = register(t1)
+        line = []
+        for contrast in ['t1', 't2', 'pd', 'flair']:
+            M = register(os.path.join(args.renderings, '%s_%s.nii.gz' % (scan, contrast)))
+            line.append('%s %.3f' % (contrast, dist(M, reference)))
+        print('%-18s %-6s from its T1 registration (mm): %s' % (scan, name, '  '.join(line)), flush=True)
