@@ -16,13 +16,16 @@ import VolumeCore
 /// shell's rings give the scan's skull and scalp edges somewhere to go.
 ///
 /// What: from the same start as the path's own levels, the protocol's first `levels` levels are
-/// refined on `similarity` (`contrast.basinSimilarity`, `ngf` in the shipped presets). When
-/// the levels' result lies within `toleranceMM` of the basin's (mean distance over the search
-/// level's atlas mask) it is kept as it is: same bits as without the stage. Beyond it, the stage
-/// runs once more from the network's prediction when there is one, and the basin result scoring
-/// higher against the shelled atlas is used (a real T2 slab rotated −15° in its header: from the
+/// refined on `similarity` (`contrast.basinSimilarity`, `ngf` in the shipped presets), first
+/// to a loose tolerance (``decisionConvergenceFactor``). When the levels' result lies within
+/// `toleranceMM` of the basin's (mean distance over the search level's atlas mask) it is kept
+/// as it is: same bits as without the stage. Beyond it, the basin runs again from the same
+/// start to the levels' own tolerance, from the network's prediction when there is one and
+/// from the rotation search's runners-up (``Starts``), and the basin result scoring highest
+/// against the shelled atlas is used (a real T2 slab rotated −15° in its header: from the
 /// search's start 0.273, 8 mm off, measured with cd51128, which had no second start; from the
-/// prediction 0.332, right: `Tests/Scripts/header_rotations.py`, the records' `contrast.basin`);
+/// prediction 0.332, right; rotated 50° about x or 100° about y, right only from a runner-up:
+/// `Tests/Scripts/header_rotations.py`, the records' `contrast.basin`);
 /// then the levels
 /// run once more from the basin's result; what they give (or the basin's result itself, if they
 /// leave it again) is ranked against the first levels' result by normalised gradient fields
