@@ -181,6 +181,9 @@ public struct SyntheticSubjectGenerator: Sendable {
         let latticeVoxels = lattice.map { toVoxels * $0 }
         anatomy.interleaved.withUnsafeBufferPointer { src in
             anatomy.parcels.withUnsafeBufferPointer { srcParcels in
+                latticeVoxels.withUnsafeBufferPointer { latticeVoxels in
+                parcels.withUnsafeMutableBufferPointer { parcels in
+                labels.withUnsafeMutableBufferPointer { labels in
                 m.withUnsafeMutableBufferPointer { m in
                     // 8³ tiles: neighbouring frame voxels read neighbouring anatomy voxels
                     // whatever the rotation, which keeps the reads in cache.
@@ -231,6 +234,9 @@ public struct SyntheticSubjectGenerator: Sendable {
                         }
                         }
                     }
+                }
+                }
+                }
                 }
             }
         }

@@ -116,7 +116,8 @@ public final class Trainer {
     }
 
     /// Trains until `configuration.steps` or until `shouldStop()`; calls `report` after every
-    /// step and `checkpoint` on validation steps and when stopping. Returns the final state.
+    /// step and `checkpoint` on the validation steps that report
+    /// (``TrainingConfiguration/reportEveryValidations``) and when stopping. Returns the final state.
     @discardableResult
     public func run(report: (LossPoint) -> Void, checkpoint: (TrainingState) throws -> Void,
                     shouldStop: () -> Bool) throws -> TrainingState {
@@ -126,16 +127,21 @@ public final class Trainer {
             let loss = try step()
             var point = LossPoint(step: state.step, loss: loss, validationLoss: nil, curriculum: state.curriculum,
                                   seconds: clock.total)
+            var reports = false
             if state.step % configuration.validationEvery == 0 || state.step == configuration.steps {
                 let v = validationLoss()
                 point.validationLoss = v
-                let tre = validationTRE(applications: 4)
-                point.validationTREByApplications = tre.isEmpty ? nil : tre
+                let validations = state.step / configuration.validationEvery
+                reports = state.step == configuration.steps || validations % max(1, configuration.reportEveryValidations ?? 1) == 0
+                if reports {
+                    let tre = validationTRE(applications: 4)
+                    point.validationTREByApplications = tre.isEmpty ? nil : tre
+                }
                 updateCurriculum(validation: v)
             }
             state.history.append(point)
             report(point)
-            if point.validationLoss != nil {
+            if reports {
                 state.parameters = network.parameterTensors
                 try checkpoint(state)
             }

@@ -92,6 +92,29 @@ struct TrainerTests {
         #expect(b == c)
     }
 
+    /// The validation TRE and the checkpoint come every `reportEveryValidations`-th validation
+    /// and at the last step; they never feed back, so the weights and every loss are the same
+    /// as when both come at every validation (nil). 10 steps, a validation every 2: with 2,
+    /// TRE at steps 4, 8 and 10 (the last); with nil at 2, 4, 6, 8, 10.
+    @Test func reportingLessOftenLeavesTheWeightsAlone() throws {
+        let (atlas, scans) = phantomImages()
+        func train(_ every: Int?) throws -> (params: [ParameterTensor], history: [LossPoint], checkpoints: [Int]) {
+            var c = tinyConfiguration(steps: 10)
+            c.reportEveryValidations = every
+            let t = try Trainer(atlas: atlas, training: scans, validation: [scans[1]], configuration: c, threads: 2)
+            var checkpoints: [Int] = []
+            try t.run(report: { _ in }, checkpoint: { checkpoints.append($0.step) }, shouldStop: { false })
+            return (t.network.parameterTensors, t.state.history, checkpoints)
+        }
+        let sparse = try train(2), dense = try train(nil)
+        #expect(sparse.params == dense.params)
+        #expect(sparse.history.map(\.loss) == dense.history.map(\.loss))
+        #expect(sparse.history.map(\.validationLoss) == dense.history.map(\.validationLoss))
+        #expect(sparse.history.filter { $0.validationTREByApplications != nil }.map(\.step) == [4, 8, 10])
+        #expect(dense.history.filter { $0.validationTREByApplications != nil }.map(\.step) == [2, 4, 6, 8, 10])
+        #expect(sparse.checkpoints == [4, 8, 10, 10] && dense.checkpoints == [2, 4, 6, 8, 10, 10])
+    }
+
     @Test func resumeContinuesExactly() throws {
         let (atlas, scans) = phantomImages()
         let full = try Trainer(atlas: atlas, training: scans, validation: [scans[1]], configuration: tinyConfiguration(steps: 4), threads: 2)
