@@ -8,7 +8,8 @@ public struct MaskedNCCOptions: Sendable, Equatable {
     /// can correlate perfectly by chance. In (0, 1].
     public var minimumOverlapFraction: Double
     /// If set, only shifts with `|s_d| ≤ maximumShift_d` (voxels) compete for the best.
-    /// The map still covers every shift.
+    /// The map still covers every shift the search computes (all of them, or those of its
+    /// shift window: ``MaskedNCCSearch/init(fixed:fixedMask:fixedDims:movingDims:shiftWindow:threads:)``).
     public var maximumShift: SIMD3<Int>?
     /// Shifts where either image's variance over the overlap is below this fraction of its
     /// variance over its whole mask get NCC 0 (flat regions; Float32 FFT round-off makes the
@@ -27,8 +28,9 @@ public struct MaskedNCCOptions: Sendable, Equatable {
 
 /// The masked NCC of every translation, and the best one.
 public struct MaskedNCCResult: Sendable {
-    /// NCC at each shift `s ∈ [1 − fixedDims, movingDims − 1]`; 0 where the shift does not
-    /// qualify (overlap or variance too small). Values in [−1, 1].
+    /// NCC at each shift `s ∈ [1 − fixedDims, movingDims − 1]` (within the search's shift
+    /// window when it has one); 0 where the shift does not qualify (overlap or variance too
+    /// small). Values in [−1, 1].
     public var ncc: ShiftMap
     /// Overlap weight `Σ_x mf(x)·mm(x + s)` at each shift (voxels, for binary masks).
     public var overlap: ShiftMap
@@ -114,7 +116,7 @@ public struct MaskedNCCSearch: Sendable {
             precondition(w.x >= 0 && w.y >= 0 && w.z >= 0, "shift window must be ≥ 0")
             let lo = pointwiseMax(1 &- fixedDims, 0 &- w), hi = pointwiseMin(movingDims &- 1, w)
             minShift = lo
-            mapDims = pointwiseMax(hi &- lo &+ 1, SIMD3(repeating: 1))
+            mapDims = hi &- lo &+ 1   // lo ≤ 0 ≤ hi on every axis
             paddedDims = FFTPadding.goodDims(atLeast: pointwiseMin(full, pointwiseMax(fixedDims, movingDims) &+ w))
         } else {
             minShift = 1 &- fixedDims

@@ -75,6 +75,16 @@ enum BasinStage {
     struct Starts {
         var prediction: Affine? = nil
         var runnersUp: [Affine] = []
+
+        init(prediction: Affine? = nil, runnersUp: [Affine] = []) {
+            self.prediction = prediction
+            self.runnersUp = runnersUp
+        }
+
+        /// The network's prediction (when there is one) and the runners-up of `search` (when it ran).
+        init(_ prediction: Registration.PredictionStage?, _ search: Registration.SearchWinner?) {
+            self.init(prediction: prediction?.atlasToScan, runnersUp: search?.runnersUp ?? [])
+        }
     }
 
     /// The result, its levels' reports and the outcome: `levels` are the path's own levels'

@@ -204,8 +204,7 @@ public enum Registration {
         }
         var start = searchWinner?.atlasToScan ?? prediction?.atlasToScan ?? initialisation
         var refined = Stopwatch.time("refine", into: &timings) {
-            refine(path, from: start, basinAlsoFrom: .init(prediction: prediction?.atlasToScan, runnersUp: searchWinner?.runnersUp ?? []),
-                   enabled: request.refine, progress: progress)
+            refine(path, from: start, basinAlsoFrom: .init(prediction, searchWinner), enabled: request.refine, progress: progress)
         }
         var usedFallback = false
         if refined.flags.contains(where: \.isFailure), let retry = retrySearch(path, mode: mode, searched: searchWinner != nil) {
@@ -219,8 +218,7 @@ public enum Registration {
                 + ": \(winner.candidatesTried) candidates" + (competes ? "" : "; none outscores the first search's winner"))
             if competes {
                 let second = Stopwatch.time("refine", into: &timings) {
-                    refine(path, from: winner.atlasToScan, basinAlsoFrom: .init(prediction: prediction?.atlasToScan, runnersUp: winner.runnersUp),
-                           enabled: request.refine, progress: progress)
+                    refine(path, from: winner.atlasToScan, basinAlsoFrom: .init(prediction, winner), enabled: request.refine, progress: progress)
                 }
                 usedFallback = true
                 let secondBetter = path.scores(second, above: refined)

@@ -193,8 +193,7 @@ extension Registration {
         let kind = path.settings.levels[0].similarity ?? path.settings.similarity
         progress?("check failed on the same-contrast path; retrying on \(kind.rawValue) on every level"
             + (winner.map { " (rotation search: \($0.candidatesTried) candidates)" } ?? ""))
-        let refined = Stopwatch.time("refine", into: &timings) { refine(path, from: start, basinAlsoFrom: .init(prediction: prediction?.atlasToScan, runnersUp: winner?.runnersUp ?? []),
-                                                                                   enabled: enabled, progress: progress) }
+        let refined = Stopwatch.time("refine", into: &timings) { refine(path, from: start, basinAlsoFrom: .init(prediction, winner), enabled: enabled, progress: progress) }
         return Retry(path: path, refined: refined, initialisation: probe.initialisation, searchWinner: winner, start: start)
     }
 

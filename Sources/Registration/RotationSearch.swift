@@ -66,9 +66,6 @@ enum RotationSearch {
         // Stable order: by score, then by candidate index (sort is stable on equal keys here via index).
         let order = scored.indices.sorted { scored[$0].score != scored[$1].score ? scored[$0].score > scored[$1].score : $0 < $1 }
         let keep = order.dropFirst(min(skipping, max(0, order.count - 1))).prefix(max(1, refined))
-        var best = start
-        var bestScore = -Double.infinity
-        var refinedScored: [(score: Double, t: Affine)] = []
         let model: TransformModel = p.transform == .rigid ? .rigid : .similarity
         var starts: [Affine] = []
         let translations = useTranslationSearch
@@ -81,21 +78,22 @@ enum RotationSearch {
             starts.append(t)
         }
         starts += extraCandidates
-        for t in starts {
+        let refinedScored: [(score: Double, t: Affine)] = starts.map { t in
             let r = Refinement.run(level: level, start: t, centre: atlasCentre, radiusMM: radiusMM,
                                    model: model, iterations: 30, learningRate: p.learningRate, optimizer: p.optimizer,
                                    convergenceMM: briefConvergenceFactor * p.convergenceMM(atSpacing: level.spacingMM), threads: threads)
             // Refinement ran on the level's own measure; candidates compete on the search measure.
             let score = level.similarity == p.initialisation.searchSimilarity ? r.similarityEnd
                 : Refinement.similarity(level: level, atlasToScan: r.atlasToScan, threads: threads, kind: p.initialisation.searchSimilarity)
-            refinedScored.append((score, r.atlasToScan))
-            if score > bestScore { bestScore = score; best = r.atlasToScan }
+            return (score, r.atlasToScan)
         }
-        // Stable: by score, then in the order refined.
-        let ranked = refinedScored.indices.sorted {
+        // By score, ties in the order refined (the first of equal scores is the best); a score
+        // that is not above −∞ (NaN included) never ranks, so with none the start stays.
+        let ranked = refinedScored.indices.filter { refinedScored[$0].score > -.infinity }.sorted {
             refinedScored[$0].score != refinedScored[$1].score ? refinedScored[$0].score > refinedScored[$1].score : $0 < $1
-        }
-        let runnersUp = ranked.map { refinedScored[$0].t }.filter { $0 != best }
-        return Outcome(best: best, candidatesTried: rotations.count, bestScore: bestScore, runnersUp: runnersUp)
+        }.map { refinedScored[$0] }
+        guard let best = ranked.first else { return Outcome(best: start, candidatesTried: rotations.count, bestScore: -.infinity) }
+        return Outcome(best: best.t, candidatesTried: rotations.count, bestScore: best.score,
+                       runnersUp: ranked.dropFirst().map(\.t).filter { $0 != best.t })
     }
 }

@@ -34,6 +34,8 @@ enum TranslationSearch {
     struct Prepared {
         let level: WorkingLevel
         let features: TranslationSearchFeatures
+        /// The largest shift searched per axis, in voxels of the level (``maximumShiftMM``).
+        let window: SIMD3<Int>
         let searches: [(features: TranslationSearchFeatures, search: MaskedNCCSearch)]
 
         init(level: WorkingLevel, features: TranslationSearchFeatures, threads: Int) {
@@ -41,6 +43,7 @@ enum TranslationSearch {
             self.features = features
             let grid = level.atlas.grid
             let window = SIMD3<Int>(repeating: Int((maximumShiftMM / level.spacingMM).rounded(.up)))
+            self.window = window
             let kinds: [TranslationSearchFeatures] = features == .both ? [.intensity, .gradientMagnitude] : [features]
             searches = kinds.map { f in
                 let fixed = f == .intensity ? level.atlas.voxels : gradientMagnitude(level.atlas)
@@ -73,10 +76,9 @@ enum TranslationSearch {
                 let inside = sampler.warp(onto: grid, voxelMap: map, threads: threads).voxels
                 for n in movingMask.indices where inside[n] < 0.5 { movingMask[n] = 0 }
             }
-            let limit = SIMD3<Int>(repeating: Int((maximumShiftMM / level.spacingMM).rounded(.up)))
             let moving = s.features == .intensity ? warped.voxels : gradientMagnitude(warped)
             let r = s.search.search(moving: moving, movingMask: movingMask,
-                                    options: MaskedNCCOptions(minimumOverlapFraction: 0.5, maximumShift: limit), threads: threads)
+                                    options: MaskedNCCOptions(minimumOverlapFraction: 0.5, maximumShift: window), threads: threads)
             guard let shift = r.bestShift else { return nil }
             let shiftMM = grid.voxelToWorld.linear * SIMD3<Double>(shift)
             return Outcome(atlasToScan: start * Affine.translation(shiftMM), score: Double(r.bestNCC))
