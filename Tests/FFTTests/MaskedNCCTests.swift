@@ -7,6 +7,10 @@ import FFT
 struct MaskedNCCTests {
     /// NCC error from Float32 FFT sums on tiny random volumes.
     static let nccTolerance = 2e-3
+    /// The windowed map against the full map at the same shift: the same sums through Float32
+    /// FFTs of two sizes, so only their round-off differs (measured 6e-8 on this machine; 1e-4
+    /// leaves three orders of magnitude for another CPU's FFTW codelets).
+    static let windowTolerance: Float = 1e-4
 
     static func randomMask(_ dims: SIMD3<Int>, seed: UInt64, keep: Double) -> [Float] {
         var rng = SeededGenerator(seed: seed)
@@ -158,7 +162,7 @@ struct MaskedNCCTests {
         for n in 0..<w.ncc.values.count {
             let s = w.ncc.shift(at: n)
             #expect(abs(Double(w.overlap.values[n] - r.overlap[s])) < Tolerance.float32FFT)
-            #expect(abs(w.ncc.values[n] - r.ncc[s]) < 1e-4, "shift \(s)")
+            #expect(abs(w.ncc.values[n] - r.ncc[s]) < Self.windowTolerance, "shift \(s)")
             let ref = FFTReference.maskedPearson(fixed: f, fixedMask: mf, fixedDims: df, moving: m, movingMask: mm, movingDims: dm, shift: s)
             if ref.overlap >= w.minimumOverlap {
                 #expect(abs(Double(w.ncc.values[n]) - ref.ncc) < Self.nccTolerance, "shift \(s)")
@@ -166,6 +170,10 @@ struct MaskedNCCTests {
             }
         }
         #expect(checked > 500)
+        // The best shift leads the next by far more than any CPU's round-off (measured 0.018),
+        // so the two maps cannot disagree on it.
+        let ranked = w.ncc.values.sorted(by: >)
+        try #require(ranked[0] - ranked[1] > 10 * Self.windowTolerance)
         #expect(try #require(w.bestShift) == r.bestShift)
     }
 
