@@ -14,14 +14,20 @@ end d mm from its own T1 result cannot score below about d on the benchmark's cr
 cases, whose truth is a T1 result.
 
     swift run -c release stnbench render-contrasts DIR 1 0
-    python3 Tests/Scripts/contrast_bias.py --stnreg .build/release/stnreg --renderings DIR --work WORK [--no-ants]
+    python3 Tests/Scripts/contrast_bias.py --stnreg .build/release/stnreg --renderings DIR --work WORK [--no-ants] \
+        [--scans colin27_t1_2mm,colin27_brain_2mm] [-- EXTRA STNREG ALIGN ARGS]
+
+Extra `stnreg align` arguments after `--` (e.g. `-- --protocol FILE`) apply to stnreg's runs
+of the renderings; its T1 references stay the default's: the README's with-skull figures of the 6 mm level alone and of the
+remap switched off used copies of brain-affine.json with `levels` cut to its first entry and
+with `contrast.intensityRemap` "off" (`--no-ants --scans colin27_t1_2mm -- --protocol COPY`).
 
 Not run by `swift test` (ANTs takes 20–60 s per registration on 2 cores).
 """
-import argparse, json, os, subprocess, sys
+import argparse, os, sys
 import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from real_scans import brain_distance
+from real_scans import align, brain_distance
 from chris_truth import ants_matrix
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -31,17 +37,17 @@ ap.add_argument('--stnreg', required=True)
 ap.add_argument('--renderings', required=True)
 ap.add_argument('--work', required=True)
 ap.add_argument('--no-ants', action='store_true')
+ap.add_argument('--scans', default='colin27_t1_2mm,colin27_brain_2mm')
+ap.add_argument('extra', nargs='*', help='more arguments for stnreg align (after --)')
 args = ap.parse_args()
 os.makedirs(args.work, exist_ok=True)
 atlas = os.path.join(volumes, 'mni152_t1_2mm.nii.gz')
 dist = brain_distance(atlas)
 
 
-def stnreg(path):
+def stnreg(path, extra=()):
     out = os.path.join(args.work, os.path.basename(path).replace('.nii.gz', ''))
-    subprocess.run([args.stnreg, 'align', path, atlas, '-o', out, '-q', '--audit-log', os.path.join(args.work, 'audit.jsonl')],
-                   check=True, capture_output=True)
-    return np.array(json.load(open(out + '_transform.json'))['atlasToScan'])
+    return np.array(align(args.stnreg, path, atlas, out, extra, log=os.path.join(args.work, 'audit.jsonl'))['atlasToScan'])
 
 
 def ants(path):
@@ -50,13 +56,13 @@ def ants(path):
     return ants_matrix(a.read_transform(r['fwdtransforms'][0]))
 
 
-tools = [('stnreg', stnreg)] + ([] if args.no_ants else [('ANTs', ants)])
-for scan in ['colin27_t1_2mm', 'colin27_brain_2mm']:
+tools = [('stnreg', stnreg, lambda p: stnreg(p, args.extra))] + ([] if args.no_ants else [('ANTs', ants, ants)])
+for scan in args.scans.split(','):
     t1 = os.path.join(volumes, scan + '.nii.gz')
-    for name, register in tools:
+    for name, register, register_rendering in tools:
         reference = register(t1)
         line = []
         for contrast in ['t1', 't2', 'pd', 'flair']:
-            M = register(os.path.join(args.renderings, '%s_%s.nii.gz' % (scan, contrast)))
+            M = register_rendering(os.path.join(args.renderings, '%s_%s.nii.gz' % (scan, contrast)))
             line.append('%s %.3f' % (contrast, dist(M, reference)))
         print('%-18s %-6s from its T1 registration (mm): %s' % (scan, name, '  '.join(line)), flush=True)

@@ -11,7 +11,7 @@ real_scans.py). Run it with two builds (e.g. one of commit acfe41d, before the s
 
     python3 Tests/Scripts/proxy_distance.py --stnreg .build/release/stnreg --images DIR --work WORK
 """
-import argparse, json, os, subprocess, sys
+import argparse, os, sys
 import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import real_scans
@@ -30,8 +30,7 @@ dist = real_scans.brain_distance(args.atlas)
 log = os.path.join(args.work, 'audit.jsonl')
 
 def align(scan, atlas, out):
-    subprocess.run([args.stnreg, 'align', scan, atlas, '-o', out, '-q', '--audit-log', log], check=True, capture_output=True)
-    return json.load(open(out + '_transform.json'))
+    return real_scans.align(args.stnreg, scan, atlas, out, log=log)
 
 for name, path in real_scans.scan_paths(args.images, args.work).items():
     r = align(path, args.atlas, os.path.join(args.work, name))

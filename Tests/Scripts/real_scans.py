@@ -1,8 +1,9 @@
-"""Shared by check_minimum.py and header_rotations.py: the real scans they register (not
+"""Shared by check_minimum.py, header_rotations.py, proxy_distance.py and contrast_bias.py: the real scans they register (not
 bundled, CC BY-NC: `chris_t1.nii.gz`, `chris_PD.nii.gz` and `register/{T2w,dwi,fmri}.nii.gz` of
 github.com/niivue/niivue-demo-images, and frame 0 of nibabel's `tests/data/example4d.nii.gz`),
-the header rotations applied to them, and the mean distance over an atlas's brain."""
-import os
+the header rotations applied to them, the mean distance over an atlas's brain, and one
+`stnreg align` run read back as its transform record."""
+import json, os, subprocess
 import numpy as np, nibabel as nib
 
 SCANS = {'chris_t1': 'chris_t1.nii.gz', 'chris_PD': 'chris_PD.nii.gz', 'T2w': 'register/T2w.nii.gz',
@@ -52,3 +53,10 @@ def homogeneous(m):
     """A transform record's 3×4 (or 4×4) matrix as 4×4."""
     m = np.array(m, dtype=float)
     return np.vstack([m, [0, 0, 0, 1]]) if m.shape[0] == 3 else m
+
+
+def align(stnreg, scan, atlas, out, extra=(), log=None):
+    """`stnreg align SCAN ATLAS -o OUT -q [--audit-log LOG] EXTRA…`; returns OUT_transform.json as a dict."""
+    subprocess.run([stnreg, 'align', scan, atlas, '-o', out, '-q'] + (['--audit-log', log] if log else []) + list(extra),
+                   check=True, capture_output=True)
+    return json.load(open(out + '_transform.json'))
